@@ -1,0 +1,90 @@
+use axum_login::{AuthUser, AuthnBackend};
+use secrecy::SecretString;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::Hasher;
+use crate::store::users::{self, User};
+
+pub type AuthSession = axum_login::AuthSession<Backend>;
+
+impl AuthUser for User {
+    type Id = Uuid;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    // A session remembers this; when the password changes, every other session stops matching
+    // and is signed out.
+    fn session_auth_hash(&self) -> &[u8] {
+        self.password_hash.as_bytes()
+    }
+}
+
+#[derive(Clone)]
+pub struct Credentials {
+    /// A username or an email address.
+    pub login: String,
+    pub password: SecretString,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Hashing(#[from] anyhow::Error),
+}
+
+/// What a login attempt found. Suspended accounts are told so, but only once the password was
+/// right, so the answer reveals nothing to someone guessing.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    SignedIn(User),
+    Suspended,
+    WrongCredentials,
+}
+
+#[derive(Clone)]
+pub struct Backend {
+    db: PgPool,
+    hasher: Hasher,
+}
+
+impl Backend {
+    pub fn new(db: PgPool, hasher: Hasher) -> Self {
+        Self { db, hasher }
+    }
+
+    pub async fn check(&self, credentials: Credentials) -> Result<LoginOutcome, BackendError> {
+        let user = users::find_by_login(&self.db, &credentials.login).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let matches = self.hasher.verify(credentials.password, hash).await?;
+        Ok(match user {
+            Some(user) if matches && user.is_active() => LoginOutcome::SignedIn(user),
+            Some(_) if matches => LoginOutcome::Suspended,
+            _ => LoginOutcome::WrongCredentials,
+        })
+    }
+}
+
+impl AuthnBackend for Backend {
+    type User = User;
+    type Credentials = Credentials;
+    type Error = BackendError;
+
+    async fn authenticate(&self, credentials: Credentials) -> Result<Option<User>, BackendError> {
+        Ok(match self.check(credentials).await? {
+            LoginOutcome::SignedIn(user) => Some(user),
+            LoginOutcome::Suspended | LoginOutcome::WrongCredentials => None,
+        })
+    }
+
+    // Runs on every request with a session: a suspended account's sessions stop working at once.
+    async fn get_user(&self, id: &Uuid) -> Result<Option<User>, BackendError> {
+        Ok(users::find_by_id(&self.db, *id)
+            .await?
+            .filter(User::is_active))
+    }
+}

@@ -1,0 +1,7 @@
+//! Who is signed in: axum-login's backend over our users table, and password hashing.
+
+mod backend;
+mod password;
+
+pub use backend::{AuthSession, Backend, Credentials, LoginOutcome};
+pub use password::Hasher;

@@ -1,0 +1,180 @@
+//! Settings: `config/default.toml`, then `config/<profile>.toml`, then `TXTCV__SECTION__KEY`
+//! environment variables and `DATABASE_URL`, deserialised into one typed [`Settings`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Development,
+    Test,
+    Production,
+}
+
+impl Profile {
+    /// The profile named by `TXTCV_PROFILE`, development when unset.
+    pub fn from_env() -> anyhow::Result<Self> {
+        match std::env::var("TXTCV_PROFILE") {
+            Err(_) => Ok(Self::Development),
+            Ok(name) => {
+                serde_json::from_value(serde_json::Value::String(name.clone())).map_err(|_| {
+                    anyhow::anyhow!(
+                        "TXTCV_PROFILE is `{name}`; expected development, test or production"
+                    )
+                })
+            }
+        }
+    }
+
+    fn file_name(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub worker: WorkerSettings,
+    pub llm: LlmSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub base_domain: String,
+    pub public_scheme: Scheme,
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// From `DATABASE_URL` only; `None` means "use the project-local cluster".
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+    pub local_data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub max_login_failures: u32,
+    pub max_signups: u32,
+    pub throttle_window_secs: u64,
+    pub max_concurrent_hashes: usize,
+    pub session_days: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub cleanup_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmProviderKind {
+    Builtin,
+    Openai,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LlmSettings {
+    pub provider: LlmProviderKind,
+    pub base_url: String,
+    pub model: String,
+    /// From `TXTCV__LLM__API_KEY` only.
+    pub api_key: Option<SecretString>,
+    pub timeout_secs: u64,
+    pub max_tokens: u32,
+    pub builtin_delay_ms: u64,
+}
+
+impl Settings {
+    /// Reads the settings for `profile` from `config_dir` and the environment.
+    pub fn load(config_dir: &Path, profile: Profile) -> anyhow::Result<Self> {
+        let file = |name: &str| config::File::from(config_dir.join(name)).required(true);
+        let settings = config::Config::builder()
+            .add_source(file("default.toml"))
+            .add_source(file(&format!("{}.toml", profile.file_name())))
+            .add_source(
+                config::Environment::with_prefix("TXTCV")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .set_override_option("database.url", std::env::var("DATABASE_URL").ok())?
+            .build()
+            .with_context(|| format!("cannot read the configuration in {}", config_dir.display()))?
+            .try_deserialize::<Settings>()
+            .context("invalid configuration")?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// The folder holding `default.toml`: `TXTCV_CONFIG_DIR`, else `./config`, else the one in the
+    /// source tree this binary was built from.
+    pub fn config_dir() -> PathBuf {
+        if let Ok(dir) = std::env::var("TXTCV_CONFIG_DIR") {
+            return PathBuf::from(dir);
+        }
+        let local = PathBuf::from("config");
+        if local.join("default.toml").exists() {
+            return local;
+        }
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+    }
+
+    /// Rules that serde's types cannot say on their own, each naming its key.
+    fn check(&self) -> anyhow::Result<()> {
+        let domain = &self.server.base_domain;
+        anyhow::ensure!(
+            !domain.is_empty()
+                && !domain.contains([':', '/', ' '])
+                && domain == &domain.to_ascii_lowercase(),
+            "invalid configuration: server.base_domain must be a lowercase host name without port \
+             or scheme, got `{domain}`"
+        );
+        anyhow::ensure!(
+            self.server.body_limit_bytes >= 1024,
+            "invalid configuration: server.body_limit_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.auth.max_concurrent_hashes >= 1,
+            "invalid configuration: auth.max_concurrent_hashes must be at least 1"
+        );
+        anyhow::ensure!(
+            self.worker.concurrency >= 1,
+            "invalid configuration: worker.concurrency must be at least 1"
+        );
+        Ok(())
+    }
+}

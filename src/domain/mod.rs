@@ -1,0 +1,11 @@
+//! Domain types: each can only hold a valid value, and `parse` is the only way to make one.
+
+mod account;
+mod email;
+mod password;
+mod username;
+
+pub use account::{AccountStatus, Role, UnknownValue};
+pub use email::{Email, EmailError};
+pub use password::{NewPassword, PasswordError};
+pub use username::{Username, UsernameError};

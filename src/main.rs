@@ -1,0 +1,156 @@
+use std::{io::IsTerminal, process::ExitCode, sync::Arc};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+use txtcv::{
+    auth::Hasher,
+    config::{Profile, Settings},
+    domain::{Email, NewPassword, Role, Username},
+    startup::{self, Application},
+    store::users::{self, NewUser},
+    telemetry,
+};
+
+/// txtcv: keep your CV as plaintext JSON Resume, publish it, write cover letters from it.
+///
+/// Settings come from config/default.toml and config/<TXTCV_PROFILE>.toml, overridden by
+/// TXTCV__SECTION__KEY environment variables and DATABASE_URL. Without DATABASE_URL (outside
+/// production), a project-local PostgreSQL is started from the system's binaries.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (and, unless --no-worker, the job worker in the same process).
+    Serve {
+        /// Serve web requests only; run `txtcv worker` processes for the jobs.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run only the job worker.
+    Worker,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator account. The password is read from standard input (one line) or,
+    /// on a terminal, prompted for twice.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime can start");
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let profile = Profile::from_env()?;
+    let settings = Settings::load(&Settings::config_dir(), profile)?;
+    let db = startup::prepare_database(&settings, profile).await?;
+    let shutdown = CancellationToken::new();
+    startup::cancel_on_signal(shutdown.clone());
+    match command {
+        Command::Migrate => {
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve { no_worker } => serve(settings, db, shutdown, !no_worker).await,
+        Command::Worker => startup::run_worker(Arc::new(settings), db, shutdown).await,
+        Command::Admin {
+            command: AdminCommand::Create { username, email },
+        } => create_admin(&settings, &db, &username, &email).await,
+    }
+}
+
+async fn serve(
+    settings: Settings,
+    db: sqlx::PgPool,
+    shutdown: CancellationToken,
+    with_worker: bool,
+) -> anyhow::Result<()> {
+    let shared = Arc::new(settings.clone());
+    let app = Application::build(settings, db.clone()).await?;
+    tracing::info!(
+        "txtcv is listening on {}://{}:{} (worker: {})",
+        shared.server.public_scheme.as_str(),
+        shared.server.base_domain,
+        app.port(),
+        if with_worker {
+            "in this process"
+        } else {
+            "separate"
+        },
+    );
+    let web = app.run_until_stopped(shutdown.clone());
+    if with_worker {
+        let worker = startup::run_worker(shared, db, shutdown);
+        tokio::try_join!(web, worker)?;
+    } else {
+        web.await?;
+    }
+    Ok(())
+}
+
+async fn create_admin(
+    settings: &Settings,
+    db: &sqlx::PgPool,
+    username: &str,
+    email: &str,
+) -> anyhow::Result<()> {
+    let username = Username::parse(username).context("--username")?;
+    let email = Email::parse(email).context("--email")?;
+    let password = NewPassword::parse(&read_password()?).context("password")?;
+    let hasher = Hasher::new(settings.auth.max_concurrent_hashes)?;
+    let hash = hasher.hash(SecretString::from(password.expose())).await?;
+    let new = NewUser {
+        username: &username,
+        email: &email,
+        password_hash: &hash,
+        role: Role::Admin,
+    };
+    let user = users::insert(db, new)
+        .await
+        .with_context(|| format!("cannot create {username}"))?;
+    println!("created administrator {} ({})", user.username, user.email);
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let second = rpassword::prompt_password("Password again: ")?;
+    anyhow::ensure!(first == second, "the two passwords differ");
+    Ok(first)
+}

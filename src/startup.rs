@@ -1,0 +1,111 @@
+//! Putting the pieces together: the web server on its listener, and the background worker.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::Router;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_sessions::ExpiredDeletion;
+
+use crate::{
+    auth::Hasher,
+    config::{Profile, Settings},
+    db,
+    state::AppState,
+    store::{auth_attempts, sessions::PgSessionStore},
+    web,
+};
+
+/// Connects to the configured database (starting the local one if that is what is configured)
+/// and brings its schema up to date.
+pub async fn prepare_database(settings: &Settings, profile: Profile) -> anyhow::Result<PgPool> {
+    let url = db::resolve_url(&settings.database, profile).await?;
+    let pool = db::connect(&url, &settings.database).await?;
+    db::migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// The web server, bound to its port but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("cannot listen on {address} (is another server using it?)"))?;
+        let state = AppState {
+            hasher: Hasher::new(settings.auth.max_concurrent_hashes)?,
+            settings: Arc::new(settings),
+            db,
+        };
+        Ok(Self {
+            listener,
+            router: web::router(state),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// Serves until `shutdown` is cancelled, then stops accepting and finishes the requests in
+    /// flight.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+            .context("the web server stopped with an error")
+    }
+}
+
+/// The background side: housekeeping now, jobs as they come. Returns when `shutdown` is
+/// cancelled.
+pub async fn run_worker(
+    settings: Arc<Settings>,
+    db: PgPool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let every = Duration::from_secs(settings.worker.cleanup_interval_secs);
+    let forget_after = Duration::from_secs(settings.auth.throttle_window_secs);
+    let sessions = PgSessionStore::new(db.clone());
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            _ = ticks.tick() => {}
+        }
+        if let Err(error) = sessions.delete_expired().await {
+            tracing::warn!(%error, "cannot delete expired sessions");
+        }
+        if let Err(error) = auth_attempts::delete_older_than(&db, forget_after).await {
+            tracing::warn!(%error, "cannot delete old login attempts");
+        }
+    }
+}
+
+/// Cancels `shutdown` on SIGINT (Ctrl-C) or SIGTERM.
+pub fn cancel_on_signal(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let interrupt = tokio::signal::ctrl_c();
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("a SIGTERM handler can be installed");
+        tokio::select! {
+            _ = interrupt => tracing::info!("interrupted; shutting down"),
+            _ = terminate.recv() => tracing::info!("terminated; shutting down"),
+        }
+        shutdown.cancel();
+    });
+}

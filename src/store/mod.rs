@@ -1,0 +1,6 @@
+//! All SQL lives here, one module per aggregate. Functions take a pool or a connection, so a
+//! caller can run several of them in one transaction.
+
+pub mod auth_attempts;
+pub mod sessions;
+pub mod users;

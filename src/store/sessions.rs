@@ -1,0 +1,133 @@
+//! tower-sessions' store on our own pool (the published sqlx store is on another sqlx version).
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+use tower_sessions::{
+    ExpiredDeletion, SessionStore,
+    session::{Id, Record},
+    session_store::{Error, Result},
+};
+use uuid::Uuid;
+
+/// The session key under which axum-login keeps the signed-in user; set on its layer.
+pub const AUTH_DATA_KEY: &str = "auth";
+
+#[derive(Debug, Clone)]
+pub struct PgSessionStore {
+    db: PgPool,
+}
+
+impl PgSessionStore {
+    pub fn new(db: PgPool) -> Self {
+        Self { db }
+    }
+}
+
+fn backend(error: sqlx::Error) -> Error {
+    Error::Backend(error.to_string())
+}
+
+/// The signed-in user of a record, copied into its own column so an account's sessions can be
+/// found without reading every record.
+fn user_id_of(record: &Record) -> Option<Uuid> {
+    record
+        .data
+        .get(AUTH_DATA_KEY)?
+        .get("user_id")?
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+fn encode(record: &Record) -> Result<serde_json::Value> {
+    serde_json::to_value(&record.data).map_err(|e| Error::Encode(e.to_string()))
+}
+
+#[async_trait]
+impl SessionStore for PgSessionStore {
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        loop {
+            let inserted = sqlx::query(
+                "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4)
+                 on conflict (id) do nothing",
+            )
+            .bind(record.id.to_string())
+            .bind(user_id_of(record))
+            .bind(encode(record)?)
+            .bind(record.expiry_date)
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+            if inserted.rows_affected() == 1 {
+                return Ok(());
+            }
+            // A 128-bit random id collided: vanishingly rare, but never hand out someone's session.
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> Result<()> {
+        sqlx::query(
+            "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4)
+             on conflict (id) do update
+             set user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(record.id.to_string())
+        .bind(user_id_of(record))
+        .bind(encode(record)?)
+        .bind(record.expiry_date)
+        .execute(&self.db)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        let row: Option<(serde_json::Value, time::OffsetDateTime)> = sqlx::query_as(
+            "select data, expires_at from sessions where id = $1 and expires_at > now()",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.db)
+        .await
+        .map_err(backend)?;
+        row.map(|(data, expiry_date)| {
+            let data = serde_json::from_value(data).map_err(|e| Error::Decode(e.to_string()))?;
+            Ok(Record {
+                id: *id,
+                data,
+                expiry_date,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete(&self, id: &Id) -> Result<()> {
+        sqlx::query("delete from sessions where id = $1")
+            .bind(id.to_string())
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for PgSessionStore {
+    async fn delete_expired(&self) -> Result<()> {
+        sqlx::query("delete from sessions where expires_at <= now()")
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+/// Ends every session of `user_id` except `keep` (the one making the change, if any).
+pub async fn delete_for_user(db: &PgPool, user_id: Uuid, keep: Option<Id>) -> sqlx::Result<u64> {
+    let done = sqlx::query("delete from sessions where user_id = $1 and id is distinct from $2")
+        .bind(user_id)
+        .bind(keep.map(|id| id.to_string()))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,106 @@
+use std::fmt;
+
+use sqlx::{PgExecutor, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{AccountStatus, Email, Role, Username};
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    #[sqlx(try_from = "String")]
+    pub status: AccountStatus,
+    pub created_at: OffsetDateTime,
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == AccountStatus::Active
+    }
+}
+
+// The password hash stays out of logs.
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a Username,
+    pub email: &'a Email,
+    pub password_hash: &'a str,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("email taken")]
+    EmailTaken,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+pub async fn insert(db: impl PgExecutor<'_>, new: NewUser<'_>) -> Result<User, InsertUserError> {
+    sqlx::query_as(
+        "insert into users (id, username, email, password_hash, role)
+         values ($1, $2, $3, $4, $5) returning *",
+    )
+    .bind(Uuid::new_v4())
+    .bind(new.username.as_str())
+    .bind(new.email.as_str())
+    .bind(new.password_hash)
+    .bind(new.role.as_str())
+    .fetch_one(db)
+    .await
+    .map_err(|error| match constraint_of(&error) {
+        Some("users_username_key") => InsertUserError::UsernameTaken,
+        Some("users_email_key") => InsertUserError::EmailTaken,
+        _ => InsertUserError::Database(error),
+    })
+}
+
+fn constraint_of(error: &sqlx::Error) -> Option<&str> {
+    error.as_database_error().and_then(|e| e.constraint())
+}
+
+pub async fn find_by_id(db: &PgPool, id: Uuid) -> sqlx::Result<Option<User>> {
+    sqlx::query_as("select * from users where id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The account whose username or email is `login`, ignoring case.
+pub async fn find_by_login(db: &PgPool, login: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as("select * from users where username = lower($1) or lower(email) = lower($1)")
+        .bind(login.trim())
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn record_login(db: &PgPool, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("update users set last_login_at = now() where id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,282 @@
+//! Signing up, logging in and out.
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{
+    client::ClientAddr,
+    error::{AppError, wait_in_words, with_retry_after},
+    form::local_path,
+    layout::{Flash, FlashKind, Layout},
+};
+use crate::{
+    auth::{AuthSession, Credentials, LoginOutcome},
+    domain::{Email, NewPassword, Role, Username},
+    state::AppState,
+    store::{
+        auth_attempts::{self, Scope},
+        users::{self, InsertUserError, NewUser, User},
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/signup", get(signup_page).post(signup))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+}
+
+#[derive(Template)]
+#[template(path = "auth/signup.html")]
+struct SignupPage {
+    layout: Layout,
+    username: String,
+    email: String,
+    errors: SignupErrors,
+}
+
+#[derive(Default)]
+struct SignupErrors {
+    username: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+impl SignupErrors {
+    fn any(&self) -> bool {
+        self.username.is_some() || self.email.is_some() || self.password.is_some()
+    }
+}
+
+#[derive(Deserialize)]
+struct SignupForm {
+    username: String,
+    email: String,
+    password: String,
+}
+
+async fn signup_page(layout: Layout) -> Result<Html<String>, AppError> {
+    let page = SignupPage {
+        layout,
+        username: String::new(),
+        email: String::new(),
+        errors: SignupErrors::default(),
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn signup(
+    State(state): State<AppState>,
+    mut auth: AuthSession,
+    layout: Layout,
+    ClientAddr(addr): ClientAddr,
+    Form(form): Form<SignupForm>,
+) -> Result<Response, AppError> {
+    let limits = &state.settings.auth;
+    let address = addr.to_string();
+    let window = Duration::from_secs(limits.throttle_window_secs);
+    if let Some(wait) = auth_attempts::blocked_for(
+        &state.db,
+        Scope::SignupAddress,
+        &address,
+        limits.max_signups,
+        window,
+    )
+    .await?
+    {
+        return Err(AppError::TooManyRequests { retry_after: wait });
+    }
+
+    let username = Username::parse(&form.username);
+    let email = Email::parse(&form.email);
+    let password = NewPassword::parse(&form.password);
+    let mut errors = SignupErrors {
+        username: username.as_ref().err().map(ToString::to_string),
+        email: email.as_ref().err().map(ToString::to_string),
+        password: password.as_ref().err().map(ToString::to_string),
+    };
+    if let (Ok(username), Ok(email), Ok(password)) = (&username, &email, &password) {
+        auth_attempts::record(&state.db, Scope::SignupAddress, &address).await?;
+        let hash = state
+            .hasher
+            .hash(SecretString::from(password.expose()))
+            .await?;
+        let new = NewUser {
+            username,
+            email,
+            password_hash: &hash,
+            role: Role::Member,
+        };
+        match users::insert(&state.db, new).await {
+            Ok(user) => {
+                sign_in(&mut auth, &user).await?;
+                Flash::push(
+                    &auth.session,
+                    FlashKind::Success,
+                    format!("Welcome to txtcv, {}!", user.username),
+                )
+                .await;
+                return Ok(Redirect::to("/dashboard").into_response());
+            }
+            Err(InsertUserError::UsernameTaken) => {
+                errors.username = Some("That username is taken. Please choose another.".into());
+            }
+            Err(InsertUserError::EmailTaken) => {
+                errors.email =
+                    Some("An account with this email already exists. Log in instead?".into());
+            }
+            Err(InsertUserError::Database(error)) => return Err(error.into()),
+        }
+    }
+    debug_assert!(errors.any());
+    let page = SignupPage {
+        layout,
+        username: form.username,
+        email: form.email,
+        errors,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    layout: Layout,
+    login: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    login: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_page(
+    layout: Layout,
+    Query(query): Query<NextQuery>,
+) -> Result<Html<String>, AppError> {
+    let next = query
+        .next
+        .as_deref()
+        .and_then(local_path)
+        .unwrap_or_default()
+        .to_owned();
+    let page = LoginPage {
+        layout,
+        login: String::new(),
+        next,
+        error: None,
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    mut auth: AuthSession,
+    layout: Layout,
+    ClientAddr(addr): ClientAddr,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let limits = &state.settings.auth;
+    let window = Duration::from_secs(limits.throttle_window_secs);
+    let account = form.login.trim().to_lowercase();
+    let address = addr.to_string();
+    let page = |error: String| LoginPage {
+        layout: layout.clone(),
+        login: form.login.clone(),
+        next: local_path(&form.next).unwrap_or_default().to_owned(),
+        error: Some(error),
+    };
+
+    for (scope, key) in [
+        (Scope::LoginAccount, &account),
+        (Scope::LoginAddress, &address),
+    ] {
+        let blocked =
+            auth_attempts::blocked_for(&state.db, scope, key, limits.max_login_failures, window)
+                .await?;
+        if let Some(wait) = blocked {
+            let message = format!(
+                "Too many failed attempts. Please wait {} and try again.",
+                wait_in_words(wait)
+            );
+            let response =
+                (StatusCode::TOO_MANY_REQUESTS, Html(page(message).render()?)).into_response();
+            return Ok(with_retry_after(response, wait));
+        }
+    }
+
+    let credentials = Credentials {
+        login: form.login.clone(),
+        password: SecretString::from(form.password.as_str()),
+    };
+    let outcome = auth
+        .backend
+        .check(credentials)
+        .await
+        .map_err(anyhow::Error::from)?;
+    match outcome {
+        LoginOutcome::SignedIn(user) => {
+            sign_in(&mut auth, &user).await?;
+            auth_attempts::clear(&state.db, Scope::LoginAccount, &account).await?;
+            users::record_login(&state.db, user.id).await?;
+            let next = local_path(&form.next).unwrap_or("/dashboard");
+            Ok(Redirect::to(next).into_response())
+        }
+        LoginOutcome::Suspended => {
+            let message =
+                "This account is suspended. Contact support if you think this is a mistake.";
+            Ok((StatusCode::FORBIDDEN, Html(page(message.into()).render()?)).into_response())
+        }
+        LoginOutcome::WrongCredentials => {
+            auth_attempts::record(&state.db, Scope::LoginAccount, &account).await?;
+            auth_attempts::record(&state.db, Scope::LoginAddress, &address).await?;
+            let message = "Wrong username or password.".to_owned();
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page(message).render()?),
+            )
+                .into_response())
+        }
+    }
+}
+
+/// Starts a session for `user` under a new id, whatever session the browser brought along, so a
+/// session id planted or seen before login is worth nothing after it.
+async fn sign_in(auth: &mut AuthSession, user: &User) -> Result<(), AppError> {
+    auth.session
+        .cycle_id()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot renew the session id: {e}"))?;
+    auth.login(user)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start a session: {e}"))?;
+    Ok(())
+}
+
+async fn logout(mut auth: AuthSession) -> Result<Redirect, AppError> {
+    // Flushes the session: its row is deleted, so the old cookie is worth nothing.
+    auth.logout()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot end the session: {e}"))?;
+    Ok(Redirect::to("/"))
+}

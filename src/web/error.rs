@@ -1,0 +1,111 @@
+//! One error type for every handler: each variant knows its response, and internal errors are
+//! logged with their whole cause chain while the visitor sees a page that leaks nothing.
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+
+use super::layout::Layout;
+
+#[derive(Debug)]
+pub enum AppError {
+    /// The page does not exist, or is not this visitor's to see: the two look the same.
+    NotFound,
+    /// The page needs a signed-in user; `next` is where to come back after login.
+    LoginRequired {
+        next: String,
+    },
+    /// A throttle said no; the visitor may try again after the given wait.
+    TooManyRequests {
+        retry_after: Duration,
+    },
+    Internal(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for AppError {
+    fn from(error: E) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage {
+    layout: Layout,
+    title: &'static str,
+    message: String,
+}
+
+impl ErrorPage {
+    fn response(status: StatusCode, title: &'static str, message: String) -> Response {
+        let page = ErrorPage {
+            layout: Layout::default(),
+            title,
+            message,
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(error) => {
+                tracing::error!(%error, "cannot render the error page");
+                (status, title).into_response()
+            }
+        }
+    }
+}
+
+pub fn not_found_page() -> Response {
+    ErrorPage::response(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing here. The address may be mistyped, or the page may have moved.".into(),
+    )
+}
+
+/// "Try again in 3 minutes": rounded up, so nobody comes back too early.
+pub fn wait_in_words(wait: Duration) -> String {
+    let minutes = wait.as_secs().div_ceil(60);
+    match minutes {
+        0 | 1 => "a minute".to_owned(),
+        n => format!("{n} minutes"),
+    }
+}
+
+pub fn with_retry_after(mut response: Response, wait: Duration) -> Response {
+    let seconds = HeaderValue::from(wait.as_secs().max(1));
+    response.headers_mut().insert(header::RETRY_AFTER, seconds);
+    response
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotFound => not_found_page(),
+            Self::LoginRequired { next } => {
+                let target = format!("/login?next={}", super::form::url_encode(&next));
+                Redirect::to(&target).into_response()
+            }
+            Self::TooManyRequests { retry_after } => with_retry_after(
+                ErrorPage::response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests",
+                    format!("Please wait {} and try again.", wait_in_words(retry_after)),
+                ),
+                retry_after,
+            ),
+            Self::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "request failed");
+                ErrorPage::response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "We could not complete this request. It has been logged; please try again in \
+                     a moment."
+                        .into(),
+                )
+            }
+        }
+    }
+}

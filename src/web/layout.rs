@@ -1,0 +1,78 @@
+//! What every page's frame needs: who is signed in (for the navigation) and the one-time flash
+//! message left by the previous action.
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::auth::AuthSession;
+
+const FLASH_KEY: &str = "flash";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashKind {
+    Success,
+    Info,
+    Error,
+}
+
+impl FlashKind {
+    pub fn css_class(self) -> &'static str {
+        match self {
+            Self::Success => "flash-success",
+            Self::Info => "flash-info",
+            Self::Error => "flash-error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub message: String,
+}
+
+impl Flash {
+    /// Leaves a message for the next page this session shows.
+    pub async fn push(session: &Session, kind: FlashKind, message: impl Into<String>) {
+        let flash = Flash {
+            kind,
+            message: message.into(),
+        };
+        if let Err(error) = session.insert(FLASH_KEY, flash).await {
+            // Losing a confirmation message is not worth failing the action that succeeded.
+            tracing::warn!(%error, "cannot store a flash message");
+        }
+    }
+
+    async fn take(session: &Session) -> Option<Flash> {
+        session.remove(FLASH_KEY).await.ok().flatten()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NavUser {
+    pub username: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    pub user: Option<NavUser>,
+    pub flash: Option<Flash>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Layout {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Ok(auth) = AuthSession::from_request_parts(parts, state).await else {
+            return Ok(Layout::default());
+        };
+        let user = auth.user.as_ref().map(|u| NavUser {
+            username: u.username.clone(),
+        });
+        let flash = Flash::take(&auth.session).await;
+        Ok(Layout { user, flash })
+    }
+}

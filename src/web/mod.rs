@@ -1,0 +1,160 @@
+//! The HTTP side: one router per area, merged into the app host's router; CV subdomains get a
+//! router of their own, chosen by the `Host` header.
+
+mod auth;
+mod client;
+mod csrf;
+mod current_user;
+mod error;
+mod form;
+mod health;
+mod host;
+mod layout;
+mod pages;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request, State},
+    http::{HeaderName, HeaderValue, StatusCode, header},
+    middleware,
+    response::{IntoResponse, Response},
+};
+use axum_login::AuthManagerLayerBuilder;
+use tower::ServiceExt;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+use crate::{
+    auth::Backend,
+    config::Scheme,
+    state::AppState,
+    store::sessions::{AUTH_DATA_KEY, PgSessionStore},
+};
+pub use error::AppError;
+
+pub const SESSION_COOKIE: &str = "txtcv_session";
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// The whole application as one router, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let sites = Sites {
+        app: app_router(state.clone()),
+        cv: cv_router(state.clone()),
+        base_domain: state.settings.server.base_domain.as_str().into(),
+    };
+    let settings = &state.settings.server;
+    Router::new()
+        .merge(health::router().with_state(state.clone()))
+        .nest_service("/static", ServeDir::new(crate::static_dir()))
+        .fallback(dispatch_by_host)
+        .with_state(sites)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::same_origin_only,
+        ))
+        .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+        .layer(security_headers())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(settings.request_timeout_secs),
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok());
+                    tracing::info_span!(
+                        "request",
+                        id = id.unwrap_or_default(),
+                        method = %request.method(),
+                        path = request.uri().path(),
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn security_headers() -> tower::layer::util::Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    tower::layer::util::Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        SetResponseHeaderLayer<HeaderValue>,
+    >,
+> {
+    let header = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    tower::layer::util::Stack::new(
+        header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        tower::layer::util::Stack::new(
+            header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+        ),
+    )
+}
+
+#[derive(Clone)]
+struct Sites {
+    app: Router,
+    cv: Router,
+    base_domain: std::sync::Arc<str>,
+}
+
+async fn dispatch_by_host(State(sites): State<Sites>, request: Request) -> Response {
+    let router = match host::cv_label(&request, &sites.base_domain) {
+        Some(_) => sites.cv,
+        None => sites.app,
+    };
+    match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// The app host: accounts, the editor, everything behind a login. The only host that gets a
+/// session cookie.
+fn app_router(state: AppState) -> Router {
+    let scheme = state.settings.server.public_scheme;
+    let session_days = state.settings.auth.session_days;
+    let sessions = SessionManagerLayer::new(PgSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_secure(scheme == Scheme::Https)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(session_days)));
+    let backend = Backend::new(state.db.clone(), state.hasher.clone());
+    let auth = AuthManagerLayerBuilder::new(backend, sessions)
+        .with_data_key(AUTH_DATA_KEY)
+        .build();
+    Router::new()
+        .merge(pages::router())
+        .merge(auth::router())
+        .fallback(not_found)
+        .layer(auth)
+        .with_state(state)
+}
+
+/// CV subdomains: public pages only, no sessions.
+fn cv_router(state: AppState) -> Router {
+    Router::new().fallback(not_found).with_state(state)
+}
+
+async fn not_found() -> impl IntoResponse {
+    error::not_found_page()
+}

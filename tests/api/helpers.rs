@@ -1,0 +1,221 @@
+use std::sync::OnceLock;
+
+use reqwest::{Client, Response, StatusCode, header};
+use sqlx::PgPool;
+use txtcv::{
+    config::{Profile, Settings},
+    db,
+    startup::{self, Application},
+};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub port: u16,
+    pub address: String,
+    pub db: PgPool,
+    pub db_name: String,
+    pub settings: Settings,
+    admin_url: String,
+}
+
+/// Settings for a test server: the test profile, any port.
+pub fn test_settings() -> Settings {
+    let mut settings =
+        Settings::load(&Settings::config_dir(), Profile::Test).expect("test settings load");
+    settings.server.port = 0;
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server whose settings `adjust` may change first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    txtcv::telemetry::init();
+    let mut settings = test_settings();
+    adjust(&mut settings);
+    let admin_url = admin_url(&settings).await;
+    let db_name = format!("txtcv_test_{}", Uuid::new_v4().simple());
+    db::create_database_if_missing(&admin_url, &db_name)
+        .await
+        .expect("test database is created");
+    let url = with_database(&admin_url, &db_name);
+    settings.database.url = Some(url.clone().into());
+    let pool = startup::prepare_database(&settings, Profile::Test)
+        .await
+        .expect("database is ready");
+    let app = Application::build(settings.clone(), pool.clone())
+        .await
+        .expect("app builds");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped(tokio_util::sync::CancellationToken::new()));
+    TestApp {
+        port,
+        address: format!("http://127.0.0.1:{port}"),
+        db: pool,
+        db_name,
+        settings,
+        admin_url,
+    }
+}
+
+/// The server that holds the test databases: `DATABASE_URL`'s, or the project-local cluster.
+async fn admin_url(settings: &Settings) -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    if let Some(url) = URL.get() {
+        return url.clone();
+    }
+    let url = match std::env::var("DATABASE_URL") {
+        Ok(url) => url,
+        Err(_) => db::local_cluster(&settings.database)
+            .await
+            .expect("local PostgreSQL starts")
+            .url_for("postgres"),
+    };
+    URL.get_or_init(|| url).clone()
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let server = base.rsplit_once('/').map_or(base, |(server, _db)| server);
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client builds")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// The `Host` a CV subdomain request carries.
+    pub fn cv_host(&self, username: &str) -> String {
+        format!(
+            "{username}.{}:{}",
+            self.settings.server.base_domain, self.port
+        )
+    }
+
+    pub async fn get(&self, client: &Client, path: &str) -> Response {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request is sent")
+    }
+
+    pub async fn post_form(&self, client: &Client, path: &str, form: &[(&str, &str)]) -> Response {
+        client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("request is sent")
+    }
+
+    pub async fn signup(
+        &self,
+        client: &Client,
+        username: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        self.post_form(
+            client,
+            "/signup",
+            &[
+                ("username", username),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    pub async fn login(&self, client: &Client, login: &str, password: &str) -> Response {
+        self.post_form(
+            client,
+            "/login",
+            &[("login", login), ("password", password)],
+        )
+        .await
+    }
+
+    /// A client signed in as a new account `username` (with `PASSWORD`).
+    pub async fn signed_up(&self, username: &str) -> Client {
+        let client = client();
+        let response = self
+            .signup(
+                &client,
+                username,
+                &format!("{username}@example.org"),
+                PASSWORD,
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "signup of {username} succeeds"
+        );
+        client
+    }
+
+    /// Makes the database unreachable for the running server.
+    pub async fn drop_database(&self) {
+        let admin = PgPool::connect(&self.admin_url)
+            .await
+            .expect("admin connects");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "drop database \"{}\" with (force)",
+            self.db_name
+        )))
+        .execute(&admin)
+        .await
+        .expect("test database is dropped");
+    }
+}
+
+pub fn location(response: &Response) -> &str {
+    response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// The `Set-Cookie` line of the session cookie, if the response sets it.
+pub fn session_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(txtcv::web::SESSION_COOKIE))
+        .map(str::to_owned)
+}
+
+/// `name=value` of a `Set-Cookie` line, to send it back by hand.
+pub fn cookie_pair(set_cookie: &str) -> &str {
+    set_cookie.split(';').next().unwrap_or_default()
+}
+
+pub async fn body(response: Response) -> String {
+    response.text().await.expect("body is text")
+}
