@@ -3,6 +3,7 @@
 mod account;
 mod email;
 mod password;
+pub mod resume;
 mod username;
 
 pub use account::{AccountStatus, Role, UnknownValue};

@@ -2,5 +2,6 @@
 //! caller can run several of them in one transaction.
 
 pub mod auth_attempts;
+pub mod cvs;
 pub mod sessions;
 pub mod users;

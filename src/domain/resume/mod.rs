@@ -1,0 +1,5 @@
+//! The CV: a JSON Resume document (https://jsonresume.org/schema).
+
+mod public;
+
+pub use public::{HIDEABLE_FIELDS, Theme, without_hidden_fields};

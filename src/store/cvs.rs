@@ -1,0 +1,104 @@
+//! CVs and their versions.
+
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Cv {
+    pub owner_id: Uuid,
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub is_primary: bool,
+    pub published: bool,
+    pub theme: String,
+    pub hidden_fields: Vec<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CvVersion {
+    pub owner_id: Uuid,
+    pub cv_id: Uuid,
+    pub number: i32,
+    pub content: String,
+    pub size_bytes: i32,
+    pub created_by: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+}
+
+/// The account's primary CV, if it has one yet.
+pub async fn primary(db: impl PgExecutor<'_>, owner_id: Uuid) -> sqlx::Result<Option<Cv>> {
+    sqlx::query_as("select * from cvs where owner_id = $1 and is_primary")
+        .bind(owner_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The account's primary CV, created (private, with no versions) the first time it is needed.
+pub async fn primary_or_create(db: &mut PgConnection, owner_id: Uuid) -> sqlx::Result<Cv> {
+    sqlx::query(
+        "insert into cvs (owner_id, id, slug, title, is_primary) values ($1, $2, 'cv', 'My CV', true)
+         on conflict do nothing",
+    )
+    .bind(owner_id)
+    .bind(Uuid::new_v4())
+    .execute(&mut *db)
+    .await?;
+    sqlx::query_as("select * from cvs where owner_id = $1 and is_primary")
+        .bind(owner_id)
+        .fetch_one(&mut *db)
+        .await
+}
+
+/// The newest version of a CV.
+pub async fn latest_version(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    cv_id: Uuid,
+) -> sqlx::Result<Option<CvVersion>> {
+    sqlx::query_as(
+        "select * from cv_versions where owner_id = $1 and cv_id = $2 order by number desc limit 1",
+    )
+    .bind(owner_id)
+    .bind(cv_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Saves `content` as the CV's next version, unless it is exactly the current one: then nothing
+/// is written and `None` comes back. Run it in a transaction; the row lock on the CV keeps two
+/// saves from taking the same number.
+pub async fn append_version(
+    db: &mut PgConnection,
+    cv: &Cv,
+    content: &str,
+    created_by: Uuid,
+) -> sqlx::Result<Option<CvVersion>> {
+    sqlx::query("select 1 from cvs where owner_id = $1 and id = $2 for update")
+        .bind(cv.owner_id)
+        .bind(cv.id)
+        .execute(&mut *db)
+        .await?;
+    let latest = latest_version(&mut *db, cv.owner_id, cv.id).await?;
+    if latest.as_ref().is_some_and(|v| v.content == content) {
+        return Ok(None);
+    }
+    let number = latest.map_or(1, |v| v.number + 1);
+    let size = i32::try_from(content.len()).unwrap_or(i32::MAX);
+    sqlx::query_as(
+        "insert into cv_versions (owner_id, cv_id, number, content, size_bytes, created_by)
+         values ($1, $2, $3, $4, $5, $6) returning *",
+    )
+    .bind(cv.owner_id)
+    .bind(cv.id)
+    .bind(number)
+    .bind(content)
+    .bind(size)
+    .bind(created_by)
+    .fetch_one(&mut *db)
+    .await
+    .map(Some)
+}
