@@ -45,6 +45,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub worker: WorkerSettings,
+    pub cover_letters: CoverLetterSettings,
     pub llm: LlmSettings,
 }
 
@@ -96,7 +97,16 @@ pub struct AuthSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkerSettings {
     pub concurrency: usize,
+    pub poll_interval_ms: u64,
+    pub heartbeat_secs: u64,
+    pub missed_heartbeats: usize,
+    pub interrupted_after_secs: u64,
     pub cleanup_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CoverLetterSettings {
+    pub daily_quota: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -115,6 +125,8 @@ pub struct LlmSettings {
     pub api_key: Option<SecretString>,
     pub timeout_secs: u64,
     pub max_tokens: u32,
+    pub max_attempts: u32,
+    pub retry_backoff_ms: u64,
     pub builtin_delay_ms: u64,
 }
 
@@ -174,6 +186,15 @@ impl Settings {
         anyhow::ensure!(
             self.worker.concurrency >= 1,
             "invalid configuration: worker.concurrency must be at least 1"
+        );
+        anyhow::ensure!(
+            self.llm.max_attempts >= 1,
+            "invalid configuration: llm.max_attempts must be at least 1"
+        );
+        anyhow::ensure!(
+            self.worker.interrupted_after_secs > self.llm.timeout_secs,
+            "invalid configuration: worker.interrupted_after_secs must exceed llm.timeout_secs, or \
+             slow letters would be failed as interrupted"
         );
         Ok(())
     }

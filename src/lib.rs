@@ -5,6 +5,8 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod jobs;
+pub mod llm;
 pub mod localdb;
 pub mod startup;
 pub mod state;

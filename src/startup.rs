@@ -13,8 +13,10 @@ use crate::{
     auth::Hasher,
     config::{Profile, Settings},
     db,
+    jobs::{self, JobContext},
+    llm,
     state::AppState,
-    store::{auth_attempts, sessions::PgSessionStore},
+    store::{auth_attempts, cover_letters, sessions::PgSessionStore},
     web,
 };
 
@@ -24,6 +26,7 @@ pub async fn prepare_database(settings: &Settings, profile: Profile) -> anyhow::
     let url = db::resolve_url(&settings.database, profile).await?;
     let pool = db::connect(&url, &settings.database).await?;
     db::migrate(&pool).await?;
+    jobs::setup(&pool).await?;
     Ok(pool)
 }
 
@@ -70,15 +73,35 @@ impl Application {
     }
 }
 
-/// The background side: housekeeping now, jobs as they come. Returns when `shutdown` is
-/// cancelled.
+/// The background side: cover-letter jobs and housekeeping. Returns when `shutdown` is
+/// cancelled and the jobs in hand are done.
 pub async fn run_worker(
     settings: Arc<Settings>,
     db: PgPool,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let context = JobContext {
+        db: db.clone(),
+        writer: llm::from_settings(&settings.llm)?,
+        max_attempts: settings.llm.max_attempts,
+        retry_backoff: Duration::from_millis(settings.llm.retry_backoff_ms),
+    };
+    let jobs = jobs::run_worker(&settings, context, shutdown.clone());
+    let housekeeping = sweep_periodically(&settings, db, shutdown);
+    tokio::try_join!(jobs, housekeeping)?;
+    Ok(())
+}
+
+/// Deletes what has expired and fails letters whose worker vanished, every
+/// `worker.cleanup_interval_secs`.
+async fn sweep_periodically(
+    settings: &Settings,
+    db: PgPool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let every = Duration::from_secs(settings.worker.cleanup_interval_secs);
     let forget_after = Duration::from_secs(settings.auth.throttle_window_secs);
+    let interrupted_after = Duration::from_secs(settings.worker.interrupted_after_secs);
     let sessions = PgSessionStore::new(db.clone());
     let mut ticks = tokio::time::interval(every);
     loop {
@@ -91,6 +114,11 @@ pub async fn run_worker(
         }
         if let Err(error) = auth_attempts::delete_older_than(&db, forget_after).await {
             tracing::warn!(%error, "cannot delete old login attempts");
+        }
+        match cover_letters::fail_interrupted(&db, interrupted_after, jobs::INTERRUPTED).await {
+            Ok(0) => {}
+            Ok(count) => tracing::warn!(count, "failed letters whose worker vanished"),
+            Err(error) => tracing::warn!(%error, "cannot sweep interrupted letters"),
         }
     }
 }

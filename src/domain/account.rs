@@ -23,6 +23,12 @@ pub struct UnknownValue {
     value: String,
 }
 
+impl UnknownValue {
+    pub fn new(kind: &'static str, value: String) -> Self {
+        Self { kind, value }
+    }
+}
+
 impl Role {
     pub fn as_str(self) -> &'static str {
         match self {

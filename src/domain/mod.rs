@@ -1,12 +1,14 @@
 //! Domain types: each can only hold a valid value, and `parse` is the only way to make one.
 
 mod account;
+mod cover_letter;
 mod email;
 mod password;
 pub mod resume;
 mod username;
 
 pub use account::{AccountStatus, Role, UnknownValue};
+pub use cover_letter::{CoverLetterStatus, LetterDetails, LetterDetailsErrors};
 pub use email::{Email, EmailError};
 pub use password::{NewPassword, PasswordError};
 pub use username::{Username, UsernameError};

@@ -102,3 +102,18 @@ pub async fn append_version(
     .await
     .map(Some)
 }
+
+/// One version of a CV.
+pub async fn version(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    cv_id: Uuid,
+    number: i32,
+) -> sqlx::Result<Option<CvVersion>> {
+    sqlx::query_as("select * from cv_versions where owner_id = $1 and cv_id = $2 and number = $3")
+        .bind(owner_id)
+        .bind(cv_id)
+        .bind(number)
+        .fetch_optional(db)
+        .await
+}

@@ -2,6 +2,7 @@
 //! caller can run several of them in one transaction.
 
 pub mod auth_attempts;
+pub mod cover_letters;
 pub mod cvs;
 pub mod sessions;
 pub mod users;

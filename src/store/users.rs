@@ -104,3 +104,12 @@ pub async fn record_login(db: &PgPool, id: Uuid) -> sqlx::Result<()> {
         .await?;
     Ok(())
 }
+
+/// Locks the account's row until the transaction ends, to serialise its quota checks.
+pub async fn lock(db: &mut sqlx::PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("select 1 from users where id = $1 for update")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

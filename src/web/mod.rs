@@ -3,10 +3,12 @@
 
 mod auth;
 mod client;
+mod cover_letters;
 mod csrf;
 mod current_user;
 mod error;
 mod form;
+mod format;
 mod health;
 mod host;
 mod layout;
@@ -145,6 +147,7 @@ fn app_router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(auth::router())
+        .merge(cover_letters::router())
         .fallback(not_found)
         .layer(auth)
         .with_state(state)

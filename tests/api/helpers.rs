@@ -1,7 +1,8 @@
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use reqwest::{Client, Response, StatusCode, header};
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use txtcv::{
     config::{Profile, Settings},
     db,
@@ -17,6 +18,8 @@ pub struct TestApp {
     pub address: String,
     pub db: PgPool,
     pub db_name: String,
+    /// Where this test's database is, for processes the test starts.
+    pub database_url: String,
     pub settings: Settings,
     admin_url: String,
 }
@@ -29,12 +32,22 @@ pub fn test_settings() -> Settings {
     settings
 }
 
+/// A server with its job worker, as `txtcv serve` runs it.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts a server whose settings `adjust` may change first.
+/// Starts a server (and its worker) whose settings `adjust` may change first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(adjust, true).await
+}
+
+/// A server without a job worker, as `txtcv serve --no-worker` runs it: jobs wait in the queue.
+pub async fn spawn_web_only() -> TestApp {
+    spawn(|_| {}, false).await
+}
+
+async fn spawn(adjust: impl FnOnce(&mut Settings), with_worker: bool) -> TestApp {
     txtcv::telemetry::init();
     let mut settings = test_settings();
     adjust(&mut settings);
@@ -52,12 +65,21 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("app builds");
     let port = app.port();
-    tokio::spawn(app.run_until_stopped(tokio_util::sync::CancellationToken::new()));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    if with_worker {
+        tokio::spawn(startup::run_worker(
+            Arc::new(settings.clone()),
+            pool.clone(),
+            shutdown,
+        ));
+    }
     TestApp {
         port,
         address: format!("http://127.0.0.1:{port}"),
         db: pool,
         db_name,
+        database_url: url,
         settings,
         admin_url,
     }
@@ -218,4 +240,34 @@ pub fn cookie_pair(set_cookie: &str) -> &str {
 
 pub async fn body(response: Response) -> String {
     response.text().await.expect("body is text")
+}
+
+/// A small valid JSON Resume document for `name`.
+pub fn small_cv(name: &str) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({
+        "basics": {"name": name, "label": "Software Engineer", "email": "ada@example.org"},
+        "work": [{"name": "Analytical Engines", "position": "Lead Engineer", "startDate": "2021-03",
+                  "highlights": ["Shipped the first compiler"]}],
+        "skills": [{"name": "Rust", "keywords": ["PostgreSQL", "Kubernetes"]}]
+    }))
+    .unwrap()
+}
+
+impl TestApp {
+    /// Saves `content` as a new version of `username`'s primary CV, straight through the store.
+    pub async fn save_cv_directly(&self, username: &str, content: &str) {
+        let owner: Uuid = sqlx::query_scalar("select id from users where username = $1")
+            .bind(username)
+            .fetch_one(&self.db)
+            .await
+            .expect("the user exists");
+        let mut tx = self.db.begin().await.unwrap();
+        let cv = txtcv::store::cvs::primary_or_create(&mut tx, owner)
+            .await
+            .unwrap();
+        txtcv::store::cvs::append_version(&mut tx, &cv, content, owner)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
 }

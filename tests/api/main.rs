@@ -2,6 +2,8 @@
 //! PostgreSQL database, and talks to it over HTTP.
 
 mod accounts;
+mod cover_letters;
 mod health;
 mod helpers;
+mod mock_llm;
 mod security;

@@ -1,0 +1,83 @@
+//! Background jobs on apalis with PostgreSQL: the same database, enqueued inside the caller's
+//! transaction, woken by LISTEN/NOTIFY.
+
+mod cover_letter;
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use apalis::prelude::*;
+use apalis_postgres::{Config, PostgresStorage};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{config::Settings, llm::LetterWriter};
+pub use cover_letter::INTERRUPTED;
+
+/// The apalis queue cover-letter jobs live in.
+pub const COVER_LETTER_QUEUE: &str = "cover-letters";
+
+/// Write one cover letter. The payload carries ids only; the job reads the rest, so a retried or
+/// late job always sees the letter as it is now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WriteCoverLetter {
+    pub owner_id: Uuid,
+    pub letter_id: Uuid,
+}
+
+/// Creates apalis's own tables (in the `apalis` schema) if needed.
+pub async fn setup(db: &PgPool) -> anyhow::Result<()> {
+    PostgresStorage::setup(db)
+        .await
+        .context("cannot set up the job queue tables")
+}
+
+/// Enqueues `job` on `tx`: it exists exactly when the caller's transaction commits.
+pub async fn enqueue(tx: &mut PgConnection, job: &WriteCoverLetter) -> anyhow::Result<()> {
+    let task = TaskBuilder::new(serde_json::to_vec(job)?).build();
+    apalis_postgres::queries::push_tasks(tx, COVER_LETTER_QUEUE, vec![task])
+        .await
+        .context("cannot enqueue a cover-letter job")
+}
+
+/// What a running job needs.
+pub struct JobContext {
+    pub db: PgPool,
+    pub writer: Arc<dyn LetterWriter>,
+    pub max_attempts: u32,
+    pub retry_backoff: Duration,
+}
+
+/// Runs cover-letter jobs until `shutdown` is cancelled, then lets the ones in hand finish.
+pub async fn run_worker(
+    settings: &Settings,
+    context: JobContext,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let worker_settings = &settings.worker;
+    let config = Config::default()
+        .queue(COVER_LETTER_QUEUE)
+        .batch_size(worker_settings.concurrency)
+        .heartbeat_interval(Duration::from_secs(worker_settings.heartbeat_secs))
+        .missed_heartbeats(worker_settings.missed_heartbeats);
+    let backend = PostgresStorage::<WriteCoverLetter>::new(&context.db)
+        .with_config(config)
+        .with_pubsub()
+        .poll_with_interval(Duration::from_millis(worker_settings.poll_interval_ms));
+    let name = format!("txtcv-{}", Uuid::new_v4().simple());
+    tracing::info!(worker = %name, concurrency = worker_settings.concurrency, "job worker started");
+    let worker = WorkerBuilder::new(name)
+        .backend(backend)
+        .data(Arc::new(context))
+        .concurrency(worker_settings.concurrency)
+        .build(cover_letter::write);
+    worker
+        .run_until(async move {
+            shutdown.cancelled().await;
+            Ok::<(), std::io::Error>(())
+        })
+        .await
+        .context("the job worker stopped with an error")
+}
