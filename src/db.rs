@@ -6,7 +6,7 @@ use std::{str::FromStr, time::Duration};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use sqlx::{
-    PgPool,
+    Connection, PgConnection, PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
@@ -74,6 +74,12 @@ async fn connect_once(url: &str) -> anyhow::Result<PgPool> {
 }
 
 pub async fn connect(url: &str, settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    // One plain connection first: a pool would only say it timed out, where this says why
+    // ("connection refused", "password authentication failed", ...).
+    let probe = PgConnection::connect(url)
+        .await
+        .map_err(|e| unreachable(url, e))?;
+    probe.close().await.ok();
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))

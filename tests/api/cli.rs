@@ -1,0 +1,131 @@
+//! The `txtcv` binary as an operator meets it.
+
+use std::process::{Output, Stdio};
+
+use tokio::io::AsyncWriteExt;
+
+use crate::helpers::{PASSWORD, spawn_web_only};
+
+fn txtcv(args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_txtcv"));
+    command
+        .args(args)
+        .env("TXTCV_PROFILE", "test")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied());
+    command
+}
+
+async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    txtcv(args, env).output().await.expect("txtcv runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn every_command_explains_itself() {
+    for command in [
+        vec![],
+        vec!["serve"],
+        vec!["worker"],
+        vec!["migrate"],
+        vec!["admin", "create"],
+    ] {
+        let mut args = command.clone();
+        args.push("--help");
+        let output = run(&args, &[]).await;
+        assert!(output.status.success(), "{command:?} --help");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("Usage: txtcv"),
+            "{command:?}"
+        );
+    }
+    let serve = run(&["serve", "--help"], &[]).await;
+    assert!(String::from_utf8_lossy(&serve.stdout).contains("--no-worker"));
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_the_start_and_names_its_key() {
+    let output = run(&["migrate"], &[("TXTCV__SERVER__PORT", "eighty")]).await;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("server.port"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = run(&["migrate"], &[("TXTCV__SERVER__PUBLIC_SCHEME", "ftp")]).await;
+    assert!(
+        stderr(&output).contains("server.public_scheme"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_reported_plainly() {
+    let output = run(
+        &["migrate"],
+        &[("DATABASE_URL", "postgres://txtcv:secret@127.0.0.1:1/txtcv")],
+    )
+    .await;
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("cannot reach PostgreSQL at 127.0.0.1:1/txtcv"),
+        "{message}"
+    );
+    assert!(message.contains("refused"), "{message}");
+    assert!(
+        !message.contains("secret"),
+        "the password stays out of the message"
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_is_created_with_the_password_from_stdin() {
+    let app = spawn_web_only().await;
+    let mut child = txtcv(
+        &[
+            "admin",
+            "create",
+            "--username",
+            "Root-Admin",
+            "--email",
+            "root@example.org",
+        ],
+        &[],
+    )
+    .env("DATABASE_URL", &app.database_url)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .await
+        .unwrap();
+    let output = child.wait_with_output().await.unwrap();
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("created administrator root-admin"));
+    let role: String = sqlx::query_scalar("select role from users where username = 'root-admin'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(role, "admin");
+    let login = app
+        .login(&crate::helpers::client(), "root@example.org", PASSWORD)
+        .await;
+    assert_eq!(
+        login.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "the admin can log in"
+    );
+}
