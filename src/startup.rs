@@ -15,8 +15,11 @@ use crate::{
     db,
     state::AppState,
     store::{auth_attempts, sessions::PgSessionStore},
-    web,
+    web::{self, RenderedPages},
 };
+
+/// Memory kept for rendered public CV pages; a page is some tens of kilobytes.
+const RENDERED_PAGES_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Connects to the configured database (starting the local one if that is what is configured)
 /// and brings its schema up to date.
@@ -43,6 +46,7 @@ impl Application {
             hasher: Hasher::new(settings.auth.max_concurrent_hashes)?,
             settings: Arc::new(settings),
             db,
+            rendered_pages: RenderedPages::new(RENDERED_PAGES_MAX_BYTES),
         };
         Ok(Self {
             listener,

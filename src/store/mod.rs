@@ -3,5 +3,6 @@
 
 pub mod auth_attempts;
 pub mod cvs;
+pub mod public_cvs;
 pub mod sessions;
 pub mod users;
