@@ -450,9 +450,12 @@ impl Link {
         }
     }
 
-    /// Whether the link's text is not its address, so print should spell the address out.
+    /// Whether the link's text is not its web address, so print should spell the address out.
+    /// (A mail address is its own text already.)
     pub fn hides_its_address(&self) -> bool {
-        self.href.as_deref().is_some_and(|href| href != self.text)
+        self.href
+            .as_deref()
+            .is_some_and(|href| is_web_url(href) && href != self.text)
     }
 }
 
@@ -624,6 +627,26 @@ mod tests {
         ] {
             assert_eq!(Link::to(&text("x"), &text(url.trim())).href, None, "{url}");
         }
+    }
+
+    #[test]
+    fn print_spells_out_only_web_addresses_hidden_behind_text() {
+        assert!(Link::to(&text("Pied Piper"), &text("https://pp.example")).hides_its_address());
+        assert!(
+            !Link::to(&text("https://pp.example"), &text("https://pp.example")).hides_its_address()
+        );
+        assert!(!Link::to(&text("Write"), &text("mailto:a@example.org")).hides_its_address());
+        let basics = Basics {
+            email: text("a@example.org"),
+            phone: text("+44 20 7946 0000"),
+            ..Basics::default()
+        };
+        assert!(!basics.email_link().hides_its_address());
+        assert_eq!(
+            basics.phone_link().href.as_deref(),
+            Some("tel:+442079460000")
+        );
+        assert!(!basics.phone_link().hides_its_address());
     }
 
     #[test]
