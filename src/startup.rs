@@ -17,8 +17,11 @@ use crate::{
     llm,
     state::AppState,
     store::{auth_attempts, cover_letters, sessions::PgSessionStore},
-    web,
+    web::{self, RenderedPages},
 };
+
+/// Memory kept for rendered public CV pages; a page is some tens of kilobytes.
+const RENDERED_PAGES_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Connects to the configured database (starting the local one if that is what is configured)
 /// and brings its schema up to date.
@@ -46,6 +49,7 @@ impl Application {
             hasher: Hasher::new(settings.auth.max_concurrent_hashes)?,
             settings: Arc::new(settings),
             db,
+            rendered_pages: RenderedPages::new(RENDERED_PAGES_MAX_BYTES),
         };
         Ok(Self {
             listener,

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
-use crate::{auth::Hasher, config::Settings};
+use crate::{auth::Hasher, config::Settings, web::RenderedPages};
 
 /// What every handler may need; cheap to clone.
 #[derive(Clone)]
@@ -11,6 +11,8 @@ pub struct AppState {
     pub db: PgPool,
     pub settings: Arc<Settings>,
     pub hasher: Hasher,
+    /// Public CV pages, rendered once per published state.
+    pub rendered_pages: RenderedPages,
 }
 
 impl FromRef<AppState> for PgPool {

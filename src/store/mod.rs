@@ -4,5 +4,6 @@
 pub mod auth_attempts;
 pub mod cover_letters;
 pub mod cvs;
+pub mod public_cvs;
 pub mod sessions;
 pub mod users;

@@ -1,15 +1,28 @@
 use axum::{extract::Request, http::header};
 
-/// The CV a request is for, if its host is `<label>.<base domain>`: the label, as typed. Every
-/// other host is the app itself.
-pub fn cv_label(request: &Request, base_domain: &str) -> Option<String> {
+/// A request for a CV subdomain: the label (the owner's username, lowercased) and the port the
+/// visitor typed, if any, so links back to the app keep it. Put into the request's extensions by
+/// the host dispatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CvHost {
+    pub label: String,
+    pub port: Option<u16>,
+}
+
+/// The CV a request is for, if its host is `<label>.<base domain>`. Every other host is the app
+/// itself.
+pub fn cv_host(request: &Request, base_domain: &str) -> Option<CvHost> {
     let host = request
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| request.uri().host())
         .unwrap_or_default();
-    label_of(host, base_domain)
+    let label = label_of(host, base_domain)?;
+    let port = host
+        .rsplit_once(':')
+        .and_then(|(_, port)| port.parse().ok());
+    Some(CvHost { label, port })
 }
 
 fn label_of(host: &str, base_domain: &str) -> Option<String> {

@@ -13,6 +13,7 @@ mod health;
 mod host;
 mod layout;
 mod pages;
+mod public_cv;
 
 use std::time::Duration;
 
@@ -41,6 +42,7 @@ use crate::{
     store::sessions::{AUTH_DATA_KEY, PgSessionStore},
 };
 pub use error::AppError;
+pub use public_cv::RenderedPages;
 
 pub const SESSION_COOKIE: &str = "txtcv_session";
 
@@ -117,9 +119,12 @@ struct Sites {
     base_domain: std::sync::Arc<str>,
 }
 
-async fn dispatch_by_host(State(sites): State<Sites>, request: Request) -> Response {
-    let router = match host::cv_label(&request, &sites.base_domain) {
-        Some(_) => sites.cv,
+async fn dispatch_by_host(State(sites): State<Sites>, mut request: Request) -> Response {
+    let router = match host::cv_host(&request, &sites.base_domain) {
+        Some(cv_host) => {
+            request.extensions_mut().insert(cv_host);
+            sites.cv
+        }
         None => sites.app,
     };
     match router.oneshot(request).await {
@@ -155,7 +160,10 @@ fn app_router(state: AppState) -> Router {
 
 /// CV subdomains: public pages only, no sessions.
 fn cv_router(state: AppState) -> Router {
-    Router::new().fallback(not_found).with_state(state)
+    Router::new()
+        .merge(public_cv::router())
+        .fallback(not_found)
+        .with_state(state)
 }
 
 async fn not_found() -> impl IntoResponse {

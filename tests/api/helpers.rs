@@ -243,31 +243,110 @@ pub async fn body(response: Response) -> String {
 }
 
 /// A small valid JSON Resume document for `name`.
-pub fn small_cv(name: &str) -> String {
-    serde_json::to_string_pretty(&serde_json::json!({
+pub fn small_cv(name: &str) -> serde_json::Value {
+    serde_json::json!({
         "basics": {"name": name, "label": "Software Engineer", "email": "ada@example.org"},
         "work": [{"name": "Analytical Engines", "position": "Lead Engineer", "startDate": "2021-03",
                   "highlights": ["Shipped the first compiler"]}],
         "skills": [{"name": "Rust", "keywords": ["PostgreSQL", "Kubernetes"]}]
-    }))
-    .unwrap()
+    })
+}
+
+/// The official JSON Resume sample (schema 1.0.0), as published by jsonresume.org.
+pub fn sample_resume() -> serde_json::Value {
+    serde_json::from_str(include_str!("../fixtures/sample.resume.json")).expect("the sample parses")
 }
 
 impl TestApp {
-    /// Saves `content` as a new version of `username`'s primary CV, straight through the store.
-    pub async fn save_cv_directly(&self, username: &str, content: &str) {
-        let owner: Uuid = sqlx::query_scalar("select id from users where username = $1")
+    /// A request to `username`'s CV host, to add headers to before sending.
+    pub fn cv_request(&self, username: &str, path: &str) -> reqwest::RequestBuilder {
+        client()
+            .get(self.url(path))
+            .header(header::HOST, self.cv_host(username))
+    }
+
+    /// A GET on `username`'s CV host, as an anonymous visitor.
+    pub async fn get_cv(&self, username: &str, path: &str) -> Response {
+        self.cv_request(username, path)
+            .send()
+            .await
+            .expect("request is sent")
+    }
+
+    pub async fn user_id(&self, username: &str) -> Uuid {
+        sqlx::query_scalar("select id from users where username = $1")
             .bind(username)
             .fetch_one(&self.db)
             .await
-            .expect("the user exists");
-        let mut tx = self.db.begin().await.unwrap();
-        let cv = txtcv::store::cvs::primary_or_create(&mut tx, owner)
-            .await
-            .unwrap();
-        txtcv::store::cvs::append_version(&mut tx, &cv, content, owner)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+            .expect("the user exists")
     }
+
+    /// Saves `document` as a new version of `username`'s primary CV, straight in the database.
+    pub async fn save_cv_directly(&self, username: &str, document: &serde_json::Value) {
+        let owner_id = self.user_id(username).await;
+        let mut tx = self.db.begin().await.expect("transaction starts");
+        let cv = txtcv::store::cvs::primary_or_create(&mut tx, owner_id)
+            .await
+            .expect("the CV exists");
+        let content = serde_json::to_string_pretty(document).expect("the document serialises");
+        txtcv::store::cvs::append_version(&mut tx, &cv, &content, owner_id)
+            .await
+            .expect("the version is saved");
+        tx.commit().await.expect("transaction commits");
+    }
+
+    /// Sets the publish state, theme and hidden fields of `username`'s primary CV, as the
+    /// owner's settings would.
+    pub async fn set_cv_publication(
+        &self,
+        username: &str,
+        published: bool,
+        theme: &str,
+        hidden: &[&str],
+    ) {
+        let owner_id = self.user_id(username).await;
+        let mut connection = self.db.acquire().await.expect("connection");
+        txtcv::store::cvs::primary_or_create(&mut connection, owner_id)
+            .await
+            .expect("the CV exists");
+        sqlx::query(
+            "update cvs set published = $1, theme = $2, hidden_fields = $3, updated_at = now()
+             where owner_id = $4 and is_primary",
+        )
+        .bind(published)
+        .bind(theme)
+        .bind(hidden.iter().map(|f| f.to_string()).collect::<Vec<_>>())
+        .bind(owner_id)
+        .execute(&mut *connection)
+        .await
+        .expect("the CV is updated");
+    }
+
+    /// Saves `document` and publishes it with `theme`, hiding `hidden`.
+    pub async fn publish_cv_directly(
+        &self,
+        username: &str,
+        document: &serde_json::Value,
+        theme: &str,
+        hidden: &[&str],
+    ) {
+        self.save_cv_directly(username, document).await;
+        self.set_cv_publication(username, true, theme, hidden).await;
+    }
+
+    /// A new account `username` whose CV is `document`, published in the classic theme.
+    pub async fn published_user(&self, username: &str, document: &serde_json::Value) {
+        self.signed_up(username).await;
+        self.publish_cv_directly(username, document, "classic", &[])
+            .await;
+    }
+}
+
+/// A response header as text, empty when absent.
+pub fn header_text<'a>(response: &'a Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }

@@ -7,4 +7,5 @@ mod cover_letters;
 mod health;
 mod helpers;
 mod mock_llm;
+mod public_cv;
 mod security;

@@ -1,0 +1,79 @@
+//! What the public sees of a CV: its published state, found by the owner's username, and the
+//! daily view counter.
+
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The state of a published primary CV: everything the public page depends on except the
+/// document itself, which is fetched only when the page is not already rendered.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PublishedCv {
+    pub owner_id: Uuid,
+    pub cv_id: Uuid,
+    pub version_number: i32,
+    pub theme: String,
+    pub hidden_fields: Vec<String>,
+    pub version_created_at: OffsetDateTime,
+    pub cv_updated_at: OffsetDateTime,
+}
+
+impl PublishedCv {
+    /// When what the public sees last changed: a new version, or a change of publish state,
+    /// theme or hidden fields.
+    pub fn last_modified(&self) -> OffsetDateTime {
+        self.version_created_at.max(self.cv_updated_at)
+    }
+}
+
+/// The published primary CV of the active account `username`, if it has at least one version.
+/// Unknown, unpublished, suspended and empty all come back as `None`, alike.
+pub async fn published(
+    db: impl PgExecutor<'_>,
+    username: &str,
+) -> sqlx::Result<Option<PublishedCv>> {
+    sqlx::query_as(
+        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields,
+                v.created_at as version_created_at, c.updated_at as cv_updated_at
+         from users u
+         join cvs c on c.owner_id = u.id and c.is_primary and c.published
+         join lateral (
+             select number, created_at from cv_versions
+             where owner_id = c.owner_id and cv_id = c.id
+             order by number desc limit 1
+         ) v on true
+         where u.username = $1 and u.status = 'active'",
+    )
+    .bind(username)
+    .fetch_optional(db)
+    .await
+}
+
+/// The document of one version, as saved.
+pub async fn version_content(
+    db: impl PgExecutor<'_>,
+    cv: &PublishedCv,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "select content from cv_versions where owner_id = $1 and cv_id = $2 and number = $3",
+    )
+    .bind(cv.owner_id)
+    .bind(cv.cv_id)
+    .bind(cv.version_number)
+    .fetch_optional(db)
+    .await
+}
+
+/// Counts one view of the public page today (UTC). Nothing about the visitor is stored.
+pub async fn count_view(db: impl PgExecutor<'_>, owner_id: Uuid, cv_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into cv_daily_views (owner_id, cv_id, day, views)
+         values ($1, $2, (now() at time zone 'utc')::date, 1)
+         on conflict (owner_id, cv_id, day) do update set views = cv_daily_views.views + 1",
+    )
+    .bind(owner_id)
+    .bind(cv_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}

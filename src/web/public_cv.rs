@@ -1,0 +1,356 @@
+//! The public CV on `<username>.<base domain>`: the page and `resume.json`, for anyone, without
+//! sessions. Each is rendered once per published state and then served from memory, with
+//! validators so browsers and proxies can revalidate cheaply.
+
+use std::{
+    hash::{DefaultHasher, Hash, Hasher},
+    time::SystemTime,
+};
+
+use askama::Template;
+use axum::{
+    Extension, Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use moka::sync::Cache;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{error::AppError, host::CvHost};
+use crate::{
+    domain::resume::{Theme, view::Resume, without_hidden_fields},
+    state::AppState,
+    store::public_cvs::{self, PublishedCv},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(page))
+        .route("/resume.json", get(resume_json))
+}
+
+/// Rendered public pages, keyed by everything a page depends on. A save, a theme change or a
+/// change of hidden fields makes a new key, so nothing is ever invalidated by hand and every
+/// process agrees; old entries age out. Bounded by the bytes it holds (moka: a concurrent cache
+/// with size-aware eviction, so a burst of big CVs cannot exhaust memory).
+#[derive(Clone)]
+pub struct RenderedPages(Cache<RenderKey, Bytes>);
+
+impl RenderedPages {
+    pub fn new(max_bytes: u64) -> Self {
+        Self(
+            Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|key: &RenderKey, body: &Bytes| {
+                    u32::try_from(key.weight() + body.len()).unwrap_or(u32::MAX)
+                })
+                .build(),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Format {
+    /// The page, for a port the visitor typed (its links back to the app keep that port).
+    Html {
+        theme: Theme,
+        port: Option<u16>,
+    },
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RenderKey {
+    owner_id: Uuid,
+    cv_id: Uuid,
+    version_number: i32,
+    hidden_fields: Vec<String>,
+    format: Format,
+}
+
+impl RenderKey {
+    fn new(cv: &PublishedCv, format: Format) -> Self {
+        Self {
+            owner_id: cv.owner_id,
+            cv_id: cv.cv_id,
+            version_number: cv.version_number,
+            hidden_fields: cv.hidden_fields.clone(),
+            format,
+        }
+    }
+
+    /// A strong validator: the same key always renders the same bytes. `DefaultHasher::new` is
+    /// deterministic, so every process of one build gives the same tag.
+    fn etag(&self) -> String {
+        let mut hasher = DefaultHasher::new();
+        self.hash(&mut hasher);
+        let kind = match self.format {
+            Format::Html { theme, .. } => theme.as_str(),
+            Format::Json => "json",
+        };
+        format!(
+            "\"v{}-{kind}-{:016x}\"",
+            self.version_number,
+            hasher.finish()
+        )
+    }
+
+    fn weight(&self) -> usize {
+        size_of::<Self>() + self.hidden_fields.iter().map(String::len).sum::<usize>()
+    }
+}
+
+async fn page(
+    State(state): State<AppState>,
+    Extension(host): Extension<CvHost>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let cv = published(&state, &host.label).await?;
+    let theme = Theme::parse(&cv.theme).unwrap_or_default();
+    let key = RenderKey::new(
+        &cv,
+        Format::Html {
+            theme,
+            port: host.port,
+        },
+    );
+    let links = PageLinks::new(&state, &host);
+    let response = respond(&state, &cv, key, &headers, |document| {
+        CvPage::new(&Resume::from_document(document), theme, &host.label, &links).render()
+    })
+    .await?;
+    if method == Method::GET {
+        count_view(&state, &cv);
+    }
+    Ok(response)
+}
+
+async fn resume_json(
+    State(state): State<AppState>,
+    Extension(host): Extension<CvHost>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let cv = published(&state, &host.label).await?;
+    let key = RenderKey::new(&cv, Format::Json);
+    let mut response = respond(&state, &cv, key, &headers, serde_json::to_string_pretty).await?;
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}
+
+/// Unknown, unpublished, suspended and empty are one and the same 404.
+async fn published(state: &AppState, username: &str) -> Result<PublishedCv, AppError> {
+    public_cvs::published(&state.db, username)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// 304 when the visitor's copy is current; otherwise the rendered body, from memory when it has
+/// been rendered before, else from the version's document minus the hidden fields.
+async fn respond<E>(
+    state: &AppState,
+    cv: &PublishedCv,
+    key: RenderKey,
+    request: &HeaderMap,
+    render: impl FnOnce(&Value) -> Result<String, E>,
+) -> Result<Response, AppError>
+where
+    AppError: From<E>,
+{
+    let validators = Validators::new(&key, cv)?;
+    if validators.not_modified(request) {
+        return Ok((StatusCode::NOT_MODIFIED, validators.headers()).into_response());
+    }
+    let content_type = match key.format {
+        Format::Html { .. } => "text/html; charset=utf-8",
+        Format::Json => "application/json",
+    };
+    let body = match state.rendered_pages.0.get(&key) {
+        Some(body) => body,
+        None => {
+            let content = public_cvs::version_content(&state.db, cv)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            // Saved documents are valid JSON; should one not be, the page is empty, not an error.
+            let document = serde_json::from_str(&content).unwrap_or_default();
+            let visible = without_hidden_fields(&document, &cv.hidden_fields);
+            let body = Bytes::from(render(&visible)?);
+            state.rendered_pages.0.insert(key, body.clone());
+            body
+        }
+    };
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        validators.headers(),
+        body,
+    )
+        .into_response())
+}
+
+struct Validators {
+    etag: HeaderValue,
+    last_modified: SystemTime,
+}
+
+impl Validators {
+    fn new(key: &RenderKey, cv: &PublishedCv) -> Result<Self, AppError> {
+        Ok(Self {
+            etag: HeaderValue::from_str(&key.etag())?,
+            last_modified: SystemTime::from(cv.last_modified()),
+        })
+    }
+
+    /// `If-None-Match` decides when present; `If-Modified-Since` only without it (RFC 9110).
+    fn not_modified(&self, request: &HeaderMap) -> bool {
+        if let Some(tags) = request.get(header::IF_NONE_MATCH) {
+            let ours = self.etag.as_bytes();
+            return tags.to_str().is_ok_and(|tags| {
+                tags.split(',').map(str::trim).any(|tag| {
+                    tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == ours
+                })
+            });
+        }
+        request
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|since| httpdate::parse_http_date(since.to_str().ok()?).ok())
+            .is_some_and(|since| whole_seconds(self.last_modified) <= since)
+    }
+
+    fn headers(&self) -> [(header::HeaderName, HeaderValue); 3] {
+        let last_modified = httpdate::fmt_http_date(self.last_modified);
+        [
+            (header::ETAG, self.etag.clone()),
+            (
+                header::LAST_MODIFIED,
+                HeaderValue::from_str(&last_modified).expect("an HTTP date is a valid header"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=60"),
+            ),
+        ]
+    }
+}
+
+/// HTTP dates have whole seconds; the database has microseconds.
+fn whole_seconds(time: SystemTime) -> SystemTime {
+    let since_epoch = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(since_epoch.as_secs())
+}
+
+/// Counts the view after the response is on its way: a slow write never delays the page, and a
+/// failed one costs a count, not the page.
+fn count_view(state: &AppState, cv: &PublishedCv) {
+    let db = state.db.clone();
+    let (owner_id, cv_id) = (cv.owner_id, cv.cv_id);
+    tokio::spawn(async move {
+        if let Err(error) = public_cvs::count_view(&db, owner_id, cv_id).await {
+            tracing::warn!(%error, "cannot count a CV view");
+        }
+    });
+}
+
+/// Where the page's links and Open Graph tags point, on the host and port the visitor used.
+struct PageLinks {
+    scheme: &'static str,
+    base_domain: String,
+    port: String,
+}
+
+impl PageLinks {
+    fn new(state: &AppState, host: &CvHost) -> Self {
+        let server = &state.settings.server;
+        Self {
+            scheme: server.public_scheme.as_str(),
+            base_domain: server.base_domain.clone(),
+            port: host.port.map(|p| format!(":{p}")).unwrap_or_default(),
+        }
+    }
+
+    fn app(&self) -> String {
+        format!("{}://{}{}/", self.scheme, self.base_domain, self.port)
+    }
+
+    fn cv(&self, username: &str) -> String {
+        format!(
+            "{}://{username}.{}{}/",
+            self.scheme, self.base_domain, self.port
+        )
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public/cv.html")]
+struct CvPage<'a> {
+    resume: &'a Resume,
+    theme: Theme,
+    title: String,
+    description: String,
+    page_url: String,
+    app_url: String,
+    report_url: String,
+}
+
+impl<'a> CvPage<'a> {
+    fn new(resume: &'a Resume, theme: Theme, username: &str, links: &PageLinks) -> Self {
+        let basics = &resume.basics;
+        let name = if basics.name.is_empty() {
+            username.to_owned()
+        } else {
+            basics.name.to_string()
+        };
+        let title = if basics.label.is_empty() {
+            name.clone()
+        } else {
+            format!("{name} — {}", basics.label)
+        };
+        let description = if basics.summary.is_empty() {
+            format!("The CV of {name}.")
+        } else {
+            truncate_words(basics.summary.as_str(), 160)
+        };
+        let app_url = links.app();
+        Self {
+            resume,
+            theme,
+            title,
+            description,
+            page_url: links.cv(username),
+            report_url: format!("{app_url}report/{username}"),
+            app_url,
+        }
+    }
+}
+
+/// At most `max` characters, cut at a word and marked with an ellipsis when cut.
+fn truncate_words(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    let at_word = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{}…", at_word.trim_end_matches([',', ';', ':', '.', ' ']))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_summaries_are_cut_at_a_word() {
+        let summary = "word ".repeat(50);
+        let cut = truncate_words(&summary, 160);
+        assert!(cut.chars().count() <= 160);
+        assert!(cut.ends_with("word…"), "{cut}");
+        assert_eq!(truncate_words("Short.", 160), "Short.");
+    }
+}
