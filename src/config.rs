@@ -46,6 +46,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub worker: WorkerSettings,
     pub llm: LlmSettings,
+    pub resume: ResumeSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -97,6 +98,12 @@ pub struct AuthSettings {
 pub struct WorkerSettings {
     pub concurrency: usize,
     pub cleanup_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResumeSettings {
+    /// The largest CV, as stored (pretty-printed JSON).
+    pub max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -170,6 +177,10 @@ impl Settings {
         anyhow::ensure!(
             self.auth.max_concurrent_hashes >= 1,
             "invalid configuration: auth.max_concurrent_hashes must be at least 1"
+        );
+        anyhow::ensure!(
+            self.resume.max_bytes >= 1024,
+            "invalid configuration: resume.max_bytes must be at least 1024"
         );
         anyhow::ensure!(
             self.worker.concurrency >= 1,
