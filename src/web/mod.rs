@@ -11,6 +11,7 @@ mod health;
 mod host;
 mod layout;
 mod pages;
+mod resume;
 
 use std::time::Duration;
 
@@ -145,6 +146,7 @@ fn app_router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(auth::router())
+        .merge(resume::router())
         .fallback(not_found)
         .layer(auth)
         .with_state(state)

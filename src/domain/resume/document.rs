@@ -57,7 +57,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub(super) fn at(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn at(pointer: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             place: Place::Pointer(pointer.into()),
             message: message.into(),
