@@ -219,3 +219,67 @@ pub fn cookie_pair(set_cookie: &str) -> &str {
 pub async fn body(response: Response) -> String {
     response.text().await.expect("body is text")
 }
+
+/// The official JSON Resume sample (Richard Hendriks), as shipped with the schema.
+pub fn sample_resume() -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample.resume.json"),
+    )
+    .expect("the sample resume is readable")
+}
+
+/// `text` as the editor saves it: pretty-printed, key order kept.
+pub fn pretty(text: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+    serde_json::to_string_pretty(&value).expect("serialises")
+}
+
+impl TestApp {
+    /// Sends `json` from the CV editor.
+    pub async fn save_cv(&self, client: &Client, json: &str) -> Response {
+        self.post_form(client, "/resume", &[("json", json)]).await
+    }
+
+    /// Uploads `content` as a file from the editor's import form.
+    pub async fn import_cv(&self, client: &Client, content: &str) -> Response {
+        let file = reqwest::multipart::Part::text(content.to_owned())
+            .file_name("resume.json")
+            .mime_str("application/json")
+            .expect("valid mime type");
+        client
+            .post(self.url("/resume/import"))
+            .multipart(reqwest::multipart::Form::new().part("file", file))
+            .send()
+            .await
+            .expect("request is sent")
+    }
+
+    /// The stored versions of `username`'s primary CV, oldest first: (number, content).
+    pub async fn cv_versions(&self, username: &str) -> Vec<(i32, String)> {
+        sqlx::query_as(
+            "select v.number, v.content from cv_versions v
+             join users u on u.id = v.owner_id
+             join cvs c on c.owner_id = v.owner_id and c.id = v.cv_id and c.is_primary
+             where u.username = $1 order by v.number",
+        )
+        .bind(username)
+        .fetch_all(&self.db)
+        .await
+        .expect("versions are read")
+    }
+
+    /// `username`'s primary CV row: (published, theme, hidden_fields, updated_at).
+    pub async fn cv_row(
+        &self,
+        username: &str,
+    ) -> Option<(bool, String, Vec<String>, time::OffsetDateTime)> {
+        sqlx::query_as(
+            "select c.published, c.theme, c.hidden_fields, c.updated_at from cvs c
+             join users u on u.id = c.owner_id where u.username = $1 and c.is_primary",
+        )
+        .bind(username)
+        .fetch_optional(&self.db)
+        .await
+        .expect("the CV row is read")
+    }
+}
