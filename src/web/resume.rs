@@ -110,24 +110,23 @@ struct Choice {
     chosen: bool,
 }
 
-/// The editor showing `text`: the saved CV, or what the user sent with what is wrong with it.
+/// The editor with `problems` listed above it, showing `text` (what the user sent) or else the
+/// saved CV, or else a starter document.
 async fn editor_page(
     state: &AppState,
     layout: Layout,
     user: &User,
     headers: &HeaderMap,
-    draft: Option<(String, Vec<Problem>)>,
+    text: Option<String>,
+    problems: Vec<Problem>,
 ) -> Result<Html<String>, AppError> {
     let (cv, latest) = current(state, user).await?;
     let status = CvStatus::new(state, user, headers, cv.as_ref(), latest.as_ref());
-    let (text, problems) = draft.unwrap_or_else(|| {
-        let text = match latest {
-            Some(version) => version.content,
-            None => ResumeDocument::starter(&user.username, &user.email)
-                .text()
-                .to_owned(),
-        };
-        (text, Vec::new())
+    let text = text.unwrap_or_else(|| match latest {
+        Some(version) => version.content,
+        None => ResumeDocument::starter(&user.username, &user.email)
+            .text()
+            .to_owned(),
     });
     let theme = cv
         .as_ref()
@@ -165,7 +164,7 @@ async fn editor(
     CurrentUser(user): CurrentUser,
     headers: HeaderMap,
 ) -> Result<Html<String>, AppError> {
-    editor_page(&state, layout, &user, &headers, None).await
+    editor_page(&state, layout, &user, &headers, None, Vec::new()).await
 }
 
 #[derive(Deserialize)]
@@ -197,7 +196,7 @@ async fn save_text(
     let document = match ResumeDocument::parse(&text, state.settings.resume.max_bytes) {
         Ok(document) => document,
         Err(problems) => {
-            let page = editor_page(state, layout, user, headers, Some((text, problems))).await?;
+            let page = editor_page(state, layout, user, headers, Some(text), problems).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
@@ -268,15 +267,10 @@ async fn import(
                 None => "Choose a .json file to import.",
                 Some(_) => "This file is not text (UTF-8). Export it as JSON and try again.",
             };
+            // Nothing readable came: the editor keeps the saved CV.
             let problems = vec![Problem::at("", message)];
-            let page = editor_page(
-                &state,
-                layout,
-                &user,
-                &headers,
-                Some((String::new(), problems)),
-            );
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page.await?).into_response());
+            let page = editor_page(&state, layout, &user, &headers, None, problems).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
     save_text(&state, layout, &session, &user, &headers, text).await
@@ -403,12 +397,14 @@ struct DiffLine {
     text: String,
 }
 
-/// Version `number` of the user's CV and the current one; `NotFound` when either is missing.
+/// Version `number` of the user's CV and the current one; `NotFound` when either is missing,
+/// or when `number` is no number at all (a mistyped address deserves a page, not a 400).
 async fn version_and_current(
     state: &AppState,
     user: &User,
-    number: i32,
+    number: &str,
 ) -> Result<(CvVersion, CvVersion), AppError> {
+    let number: i32 = number.parse().map_err(|_| AppError::NotFound)?;
     let (cv, latest) = current(state, user).await?;
     let (Some(cv), Some(latest)) = (cv, latest) else {
         return Err(AppError::NotFound);
@@ -423,9 +419,9 @@ async fn version(
     State(state): State<AppState>,
     layout: Layout,
     CurrentUser(user): CurrentUser,
-    Path(number): Path<i32>,
+    Path(number): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    let (version, latest) = version_and_current(&state, &user, number).await?;
+    let (version, latest) = version_and_current(&state, &user, &number).await?;
     let page = VersionPage {
         layout,
         number: version.number,
@@ -464,16 +460,16 @@ async fn restore(
     State(state): State<AppState>,
     session: Session,
     CurrentUser(user): CurrentUser,
-    Path(number): Path<i32>,
+    Path(number): Path<String>,
 ) -> Result<Redirect, AppError> {
-    let (version, _) = version_and_current(&state, &user, number).await?;
+    let (version, _) = version_and_current(&state, &user, &number).await?;
     match append(&state, &user, &version.content).await? {
         Some(new) => {
-            let message = format!("Version {number} restored as version {new}.");
+            let message = format!("Version {} restored as version {new}.", version.number);
             Flash::push(&session, FlashKind::Success, message).await;
         }
         None => {
-            let message = format!("Version {number} is already the current version.");
+            let message = format!("Version {} is already the current version.", version.number);
             Flash::push(&session, FlashKind::Info, message).await;
         }
     }

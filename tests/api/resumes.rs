@@ -150,6 +150,40 @@ async fn an_oversized_body_gets_a_413_page_and_nothing_is_saved() {
 }
 
 #[tokio::test]
+async fn an_oversized_import_gets_a_413_page_and_nothing_is_saved() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    let huge = json!({"basics": {"summary": "x".repeat(300 * 1024)}}).to_string();
+
+    let response = app.import_cv(&ada, &huge).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        body(response)
+            .await
+            .contains("larger than the 256 KB we accept")
+    );
+    assert!(app.cv_versions("ada").await.is_empty());
+}
+
+#[tokio::test]
+async fn an_import_without_a_file_asks_for_one_and_keeps_the_saved_cv_in_the_editor() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    app.save_cv(&ada, &small_cv("Ada")).await;
+
+    let response = ada
+        .post(app.url("/resume/import"))
+        .multipart(reqwest::multipart::Form::new().text("other", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = body(response).await;
+    assert!(page.contains("Choose a .json file to import."));
+    assert_eq!(editor_text(&page), pretty(&small_cv("Ada")));
+}
+
+#[tokio::test]
 async fn a_cv_over_the_document_limit_is_refused_with_a_clear_message() {
     let app = spawn_app_with(|settings| settings.resume.max_bytes = 2048).await;
     let ada = app.signed_up("ada").await;

@@ -7,9 +7,9 @@ use time::{Date, Month};
 use super::document::{DATE_SHAPE, Problem};
 
 /// Longer than any sensible summary; keeps one field from swallowing the page.
-pub const MAX_STRING_CHARS: usize = 10_000;
+const MAX_STRING_CHARS: usize = 10_000;
 /// More entries than any CV needs in one section.
-pub const MAX_ARRAY_ITEMS: usize = 500;
+const MAX_ARRAY_ITEMS: usize = 500;
 
 const DATE_KEYS: &[&str] = &["startDate", "endDate", "date", "releaseDate"];
 
