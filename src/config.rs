@@ -47,6 +47,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub cover_letters: CoverLetterSettings,
     pub llm: LlmSettings,
+    pub resume: ResumeSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -107,6 +108,12 @@ pub struct WorkerSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct CoverLetterSettings {
     pub daily_quota: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResumeSettings {
+    /// The largest CV, as stored (pretty-printed JSON).
+    pub max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -182,6 +189,10 @@ impl Settings {
         anyhow::ensure!(
             self.auth.max_concurrent_hashes >= 1,
             "invalid configuration: auth.max_concurrent_hashes must be at least 1"
+        );
+        anyhow::ensure!(
+            self.resume.max_bytes >= 1024,
+            "invalid configuration: resume.max_bytes must be at least 1024"
         );
         anyhow::ensure!(
             self.worker.concurrency >= 1,

@@ -1,8 +1,10 @@
 //! CVs and their versions.
 
 use sqlx::{PgConnection, PgExecutor};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
+
+use crate::domain::resume::Theme;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Cv {
@@ -103,7 +105,35 @@ pub async fn append_version(
     .map(Some)
 }
 
-/// One version of a CV.
+/// A line in a CV's history: a version without its content, and who saved it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VersionSummary {
+    pub number: i32,
+    pub size_bytes: i32,
+    pub created_at: OffsetDateTime,
+    /// `None` when the account that saved it is gone.
+    pub author: Option<String>,
+}
+
+/// Every version of a CV, newest first.
+pub async fn versions(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    cv_id: Uuid,
+) -> sqlx::Result<Vec<VersionSummary>> {
+    sqlx::query_as(
+        "select v.number, v.size_bytes, v.created_at, u.username as author
+         from cv_versions v left join users u on u.id = v.created_by
+         where v.owner_id = $1 and v.cv_id = $2
+         order by v.number desc",
+    )
+    .bind(owner_id)
+    .bind(cv_id)
+    .fetch_all(db)
+    .await
+}
+
+/// One version of a CV, by number.
 pub async fn version(
     db: impl PgExecutor<'_>,
     owner_id: Uuid,
@@ -116,4 +146,66 @@ pub async fn version(
         .bind(number)
         .fetch_optional(db)
         .await
+}
+
+/// Shows or hides the CV's public page.
+pub async fn set_published(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    cv_id: Uuid,
+    published: bool,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update cvs set published = $3, updated_at = now() where owner_id = $1 and id = $2",
+    )
+    .bind(owner_id)
+    .bind(cv_id)
+    .bind(published)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Sets how the public page looks and which fields it leaves out.
+pub async fn update_public_settings(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    cv_id: Uuid,
+    theme: Theme,
+    hidden_fields: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update cvs set theme = $3, hidden_fields = $4, updated_at = now()
+         where owner_id = $1 and id = $2",
+    )
+    .bind(owner_id)
+    .bind(cv_id)
+    .bind(theme.as_str())
+    .bind(hidden_fields)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Public views per day for the last `days` days up to today (UTC), oldest first, with 0 for a
+/// day nobody looked.
+pub async fn daily_views(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    cv_id: Uuid,
+    days: i32,
+) -> sqlx::Result<Vec<(Date, i32)>> {
+    sqlx::query_as(
+        "select d.day::date, coalesce(v.views, 0)
+         from generate_series((now() at time zone 'utc')::date - ($3 - 1),
+                              (now() at time zone 'utc')::date, interval '1 day') as d(day)
+         left join cv_daily_views v
+           on v.owner_id = $1 and v.cv_id = $2 and v.day = d.day::date
+         order by d.day",
+    )
+    .bind(owner_id)
+    .bind(cv_id)
+    .bind(days)
+    .fetch_all(db)
+    .await
 }

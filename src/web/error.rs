@@ -23,6 +23,10 @@ pub enum AppError {
     TooManyRequests {
         retry_after: Duration,
     },
+    /// The request body is over the limit; the page names the limit.
+    TooLarge {
+        limit_bytes: usize,
+    },
     Internal(anyhow::Error),
 }
 
@@ -58,11 +62,16 @@ impl ErrorPage {
 }
 
 pub fn not_found_page() -> Response {
-    ErrorPage::response(
+    error_page(
         StatusCode::NOT_FOUND,
         "Page not found",
-        "There is nothing here. The address may be mistyped, or the page may have moved.".into(),
+        "There is nothing here. The address may be mistyped, or the page may have moved.",
     )
+}
+
+/// A page of its own for an error the generic ones would explain badly.
+pub fn error_page(status: StatusCode, title: &'static str, message: impl Into<String>) -> Response {
+    ErrorPage::response(status, title, message.into())
 }
 
 /// "Try again in 3 minutes": rounded up, so nobody comes back too early.
@@ -95,6 +104,15 @@ impl IntoResponse for AppError {
                     format!("Please wait {} and try again.", wait_in_words(retry_after)),
                 ),
                 retry_after,
+            ),
+            Self::TooLarge { limit_bytes } => error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                format!(
+                    "What you sent is larger than the {} KB we accept at once. Nothing was saved; \
+                     please shorten it and try again.",
+                    limit_bytes / 1024
+                ),
             ),
             Self::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");

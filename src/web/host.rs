@@ -1,4 +1,9 @@
-use axum::{extract::Request, http::header};
+use axum::{
+    extract::Request,
+    http::{HeaderMap, header},
+};
+
+use crate::config::{Scheme, ServerSettings};
 
 /// A request for a CV subdomain: the label (the owner's username, lowercased) and the port the
 /// visitor typed, if any, so links back to the app keep it. Put into the request's extensions by
@@ -34,6 +39,28 @@ fn label_of(host: &str, base_domain: &str) -> Option<String> {
     (!label.is_empty() && !label.contains('.')).then(|| label.to_owned())
 }
 
+/// The address of `username`'s CV, as a link for its owner. The port is the one the owner's
+/// browser used to reach us (none behind a proxy on 443, the random one in tests), not the port
+/// we listen on, which a reverse proxy hides.
+pub fn public_cv_url(server: &ServerSettings, username: &str, headers: &HeaderMap) -> String {
+    let port = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|host| host.rsplit_once(':'))
+        .and_then(|(_, port)| port.parse::<u16>().ok())
+        .filter(|port| !is_default_port(server.public_scheme, *port));
+    let scheme = server.public_scheme.as_str();
+    let domain = &server.base_domain;
+    match port {
+        Some(port) => format!("{scheme}://{username}.{domain}:{port}/"),
+        None => format!("{scheme}://{username}.{domain}/"),
+    }
+}
+
+fn is_default_port(scheme: Scheme, port: u16) -> bool {
+    matches!((scheme, port), (Scheme::Http, 80) | (Scheme::Https, 443))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +89,27 @@ mod tests {
         ] {
             assert_eq!(label_of(host, "txtcv.dev"), None, "{host}");
         }
+    }
+
+    #[test]
+    fn public_urls_carry_the_port_the_browser_used() {
+        let settings = crate::config::Settings::load(
+            &crate::config::Settings::config_dir(),
+            crate::config::Profile::Development,
+        )
+        .expect("settings load");
+        let mut server = settings.server;
+        server.base_domain = "txtcv.dev".into();
+        let url = |server: &ServerSettings, host: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, host.parse().expect("header value"));
+            public_cv_url(server, "ada", &headers)
+        };
+        assert_eq!(url(&server, "txtcv.dev:8080"), "http://ada.txtcv.dev:8080/");
+        assert_eq!(url(&server, "txtcv.dev:80"), "http://ada.txtcv.dev/");
+        assert_eq!(url(&server, "txtcv.dev"), "http://ada.txtcv.dev/");
+        server.public_scheme = Scheme::Https;
+        assert_eq!(url(&server, "txtcv.dev"), "https://ada.txtcv.dev/");
+        assert_eq!(url(&server, "[::1]:443"), "https://ada.txtcv.dev/");
     }
 }

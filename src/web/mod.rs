@@ -14,6 +14,7 @@ mod host;
 mod layout;
 mod pages;
 mod public_cv;
+mod resume;
 
 use std::time::Duration;
 
@@ -153,6 +154,7 @@ fn app_router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(auth::router())
         .merge(cover_letters::router())
+        .merge(resume::router())
         .fallback(not_found)
         .layer(auth)
         .with_state(state)

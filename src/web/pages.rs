@@ -1,10 +1,18 @@
 //! The landing page and the signed-in home.
 
 use askama::Template;
-use axum::{Router, response::Html, routing::get};
+use axum::{Router, extract::State, http::HeaderMap, response::Html, routing::get};
 
-use super::{current_user::CurrentUser, error::AppError, layout::Layout};
-use crate::{state::AppState, store::users::User};
+use super::{
+    current_user::CurrentUser,
+    error::AppError,
+    layout::Layout,
+    resume::{self, CvStatus},
+};
+use crate::{state::AppState, store::cvs, store::users::User};
+
+/// How far back the dashboard's chart of public views goes.
+const VIEW_DAYS: i32 = 30;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,11 +35,78 @@ async fn landing(layout: Layout) -> Result<Html<String>, AppError> {
 struct DashboardPage {
     layout: Layout,
     user: User,
+    status: CvStatus,
+    views: Vec<DayBar>,
+    total_views: i64,
+}
+
+/// One day of the views chart: its height as one of 11 steps (CSS classes `h-0` … `h-10`,
+/// since the CSP forbids inline styles) and its words for a tooltip.
+struct DayBar {
+    step: u64,
+    label: String,
 }
 
 async fn dashboard(
+    State(state): State<AppState>,
     layout: Layout,
     CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
 ) -> Result<Html<String>, AppError> {
-    Ok(Html(DashboardPage { layout, user }.render()?))
+    let (cv, latest) = resume::current(&state, &user).await?;
+    let status = CvStatus::new(&state, &user, &headers, cv.as_ref(), latest.as_ref());
+    let days = match &cv {
+        Some(cv) => cvs::daily_views(&state.db, user.id, cv.id, VIEW_DAYS).await?,
+        None => Vec::new(),
+    };
+    let page = DashboardPage {
+        layout,
+        user,
+        status,
+        total_views: days.iter().map(|&(_, views)| i64::from(views)).sum(),
+        views: day_bars(&days),
+    };
+    Ok(Html(page.render()?))
+}
+
+fn day_bars(days: &[(time::Date, i32)]) -> Vec<DayBar> {
+    let count = |views: i32| u64::try_from(views).unwrap_or(0);
+    let most = days
+        .iter()
+        .map(|&(_, views)| count(views))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    days.iter()
+        .map(|&(day, views)| {
+            let views = count(views);
+            // Rounded up, so a day with any views never looks like a day with none.
+            let step = (views * 10).div_ceil(most);
+            let plural = if views == 1 { "view" } else { "views" };
+            DayBar {
+                step,
+                label: format!("{day}: {views} {plural}"),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_busiest_day_and_never_hide_a_view() {
+        let days = [
+            (date!(2026 - 11 - 01), 0),
+            (date!(2026 - 11 - 02), 1),
+            (date!(2026 - 11 - 03), 50),
+            (date!(2026 - 11 - 04), 100),
+        ];
+        let steps: Vec<u64> = day_bars(&days).iter().map(|bar| bar.step).collect();
+        assert_eq!(steps, vec![0, 1, 5, 10]);
+        assert_eq!(day_bars(&days)[1].label, "2026-11-02: 1 view");
+    }
 }

@@ -254,7 +254,12 @@ pub fn small_cv(name: &str) -> serde_json::Value {
 
 /// The official JSON Resume sample (schema 1.0.0), as published by jsonresume.org.
 pub fn sample_resume() -> serde_json::Value {
-    serde_json::from_str(include_str!("../fixtures/sample.resume.json")).expect("the sample parses")
+    serde_json::from_str(sample_resume_text()).expect("the sample parses")
+}
+
+/// The same sample, as the text of the file.
+pub fn sample_resume_text() -> &'static str {
+    include_str!("../fixtures/sample.resume.json")
 }
 
 impl TestApp {
@@ -268,6 +273,33 @@ impl TestApp {
     /// A GET on `username`'s CV host, as an anonymous visitor.
     pub async fn get_cv(&self, username: &str, path: &str) -> Response {
         self.cv_request(username, path)
+            .send()
+            .await
+            .expect("request is sent")
+    }
+}
+
+/// `text` as the editor saves it: pretty-printed, key order kept.
+pub fn pretty(text: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+    serde_json::to_string_pretty(&value).expect("serialises")
+}
+
+impl TestApp {
+    /// Sends `json` from the CV editor.
+    pub async fn save_cv(&self, client: &Client, json: &str) -> Response {
+        self.post_form(client, "/resume", &[("json", json)]).await
+    }
+
+    /// Uploads `content` as a file from the editor's import form.
+    pub async fn import_cv(&self, client: &Client, content: &str) -> Response {
+        let file = reqwest::multipart::Part::text(content.to_owned())
+            .file_name("resume.json")
+            .mime_str("application/json")
+            .expect("valid mime type");
+        client
+            .post(self.url("/resume/import"))
+            .multipart(reqwest::multipart::Form::new().part("file", file))
             .send()
             .await
             .expect("request is sent")
@@ -349,4 +381,35 @@ pub fn header_text<'a>(response: &'a Response, name: &str) -> &'a str {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
+}
+
+impl TestApp {
+    /// The stored versions of `username`'s primary CV, oldest first: (number, content).
+    pub async fn cv_versions(&self, username: &str) -> Vec<(i32, String)> {
+        sqlx::query_as(
+            "select v.number, v.content from cv_versions v
+             join users u on u.id = v.owner_id
+             join cvs c on c.owner_id = v.owner_id and c.id = v.cv_id and c.is_primary
+             where u.username = $1 order by v.number",
+        )
+        .bind(username)
+        .fetch_all(&self.db)
+        .await
+        .expect("versions are read")
+    }
+
+    /// `username`'s primary CV row: (published, theme, hidden_fields, updated_at).
+    pub async fn cv_row(
+        &self,
+        username: &str,
+    ) -> Option<(bool, String, Vec<String>, time::OffsetDateTime)> {
+        sqlx::query_as(
+            "select c.published, c.theme, c.hidden_fields, c.updated_at from cvs c
+             join users u on u.id = c.owner_id where u.username = $1 and c.is_primary",
+        )
+        .bind(username)
+        .fetch_optional(&self.db)
+        .await
+        .expect("the CV row is read")
+    }
 }

@@ -8,4 +8,5 @@ mod health;
 mod helpers;
 mod mock_llm;
 mod public_cv;
+mod resumes;
 mod security;

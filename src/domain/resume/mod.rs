@@ -1,6 +1,9 @@
 //! The CV: a JSON Resume document (https://jsonresume.org/schema).
 
+mod document;
 mod public;
+mod rules;
 pub mod view;
 
+pub use document::{Place, Problem, ResumeDocument};
 pub use public::{HIDEABLE_FIELDS, Theme, without_hidden_fields};
