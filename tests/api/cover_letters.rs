@@ -1,13 +1,12 @@
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode};
-use txtcv::config::{LlmProviderKind, Settings};
 
 use crate::{
     helpers::{
         TestApp, body, client, location, small_cv, spawn_app, spawn_app_with, spawn_web_only,
     },
-    mock_llm::{MockLlm, Reply},
+    mock_llm::{MockLlm, Reply, with_openai},
 };
 
 const JOB: &str = "We are hiring a Rust engineer who knows PostgreSQL.";
@@ -68,16 +67,6 @@ async fn letter_row(app: &TestApp) -> (String, i32, Option<String>, Option<Strin
 
 async fn count(app: &TestApp, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.db).await.unwrap()
-}
-
-fn with_openai(mock: &MockLlm) -> impl FnOnce(&mut Settings) + use<> {
-    let base_url = mock.base_url.clone();
-    move |settings: &mut Settings| {
-        settings.llm.provider = LlmProviderKind::Openai;
-        settings.llm.base_url = base_url;
-        settings.llm.model = "mock-model".into();
-        settings.llm.retry_backoff_ms = 10;
-    }
 }
 
 #[tokio::test]

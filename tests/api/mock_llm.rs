@@ -14,6 +14,7 @@ use axum::{
     routing::post,
 };
 use serde_json::{Value, json};
+use txtcv::config::{LlmProviderKind, Settings};
 
 #[derive(Clone, Debug)]
 pub enum Reply {
@@ -62,6 +63,17 @@ impl MockLlm {
 
     pub fn calls(&self) -> usize {
         self.script.requests.lock().unwrap().len()
+    }
+}
+
+/// Settings that send letters to `mock`, as an OpenAI-compatible provider, for `spawn_app_with`.
+pub fn with_openai(mock: &MockLlm) -> impl FnOnce(&mut Settings) + use<> {
+    let base_url = mock.base_url.clone();
+    move |settings: &mut Settings| {
+        settings.llm.provider = LlmProviderKind::Openai;
+        settings.llm.base_url = base_url;
+        settings.llm.model = "mock-model".into();
+        settings.llm.retry_backoff_ms = 10;
     }
 }
 
