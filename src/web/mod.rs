@@ -165,6 +165,10 @@ fn cv_router(state: AppState) -> Router {
     Router::new()
         .merge(public_cv::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            public_cv::same_not_found_everywhere,
+        ))
         .with_state(state)
 }
 

@@ -104,6 +104,33 @@ impl RenderKey {
     }
 }
 
+#[derive(Template)]
+#[template(path = "public/not_found.html")]
+struct NotFoundPage {
+    app_url: String,
+}
+
+/// Every "not found" on a CV host (unknown, unpublished or suspended CV, or any other path) is
+/// this one page, without the app's navigation, whose links would lead nowhere on this host.
+pub async fn same_not_found_everywhere(
+    State(state): State<AppState>,
+    Extension(host): Extension<CvHost>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::NOT_FOUND {
+        return response;
+    }
+    let page = NotFoundPage {
+        app_url: PageLinks::new(&state, &host).app(),
+    };
+    match page.render() {
+        Ok(html) => (StatusCode::NOT_FOUND, axum::response::Html(html)).into_response(),
+        Err(error) => AppError::from(error).into_response(),
+    }
+}
+
 async fn page(
     State(state): State<AppState>,
     Extension(host): Extension<CvHost>,

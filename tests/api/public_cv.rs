@@ -299,6 +299,20 @@ async fn unknown_unpublished_suspended_and_empty_cvs_are_the_same_404() {
             answers.iter().all(|a| a == &answers[0]),
             "{path}: all alike"
         );
+        let page = &answers[0].1;
+        assert!(page.contains("No CV here"), "{path}: {page}");
+        assert!(
+            !page.contains("Log in"),
+            "{path}: no app navigation on a CV host"
+        );
+        let app_home = format!(
+            r#"href="http://{}:{}/""#,
+            app.settings.server.base_domain, app.port
+        );
+        assert!(
+            page.contains(&app_home),
+            "{path}: the way back goes to the app: {page}"
+        );
     }
 }
 
