@@ -129,3 +129,38 @@ async fn an_administrator_is_created_with_the_password_from_stdin() {
         "the admin can log in"
     );
 }
+
+#[tokio::test]
+async fn serve_shuts_down_cleanly_on_sigterm() {
+    let app = spawn_web_only().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = txtcv(&["serve"], &[("TXTCV__SERVER__PORT", &port.to_string())])
+        .env("DATABASE_URL", &app.database_url)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while reqwest::get(&health).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never answered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let pid = server.id().unwrap().to_string();
+    let signal = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(15), server.wait()).await;
+
+    let status = exit.expect("the server stops within 15 s").unwrap();
+    assert!(status.success(), "a clean exit after SIGTERM: {status}");
+}
