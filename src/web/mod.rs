@@ -17,6 +17,7 @@ mod pages;
 mod public_cv;
 mod report;
 mod resume;
+mod settings;
 
 use std::time::Duration;
 
@@ -159,6 +160,7 @@ fn app_router(state: AppState) -> Router {
         .merge(resume::router())
         .merge(admin::router())
         .merge(report::router())
+        .merge(settings::router())
         .fallback(not_found)
         .layer(auth)
         .with_state(state)

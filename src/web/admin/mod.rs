@@ -6,6 +6,8 @@ mod accounts;
 mod audit;
 mod reports;
 
+pub use accounts::block_for;
+
 use axum::{
     Router,
     extract::{FromRequestParts, Request},
