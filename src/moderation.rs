@@ -129,13 +129,9 @@ pub async fn apply(
             }
             (audit::Action::Unpublish, Some(reason.as_str()))
         }
-        Action::Delete { .. } | Action::DismissReport => {
-            let kind = match action {
-                Action::Delete { .. } => audit::Action::Delete,
-                _ => audit::Action::DismissReport,
-            };
-            (kind, None)
-        }
+        // Deleting comes after the audit entry, which names the account while it still exists.
+        Action::Delete { .. } => (audit::Action::Delete, None),
+        Action::DismissReport => (audit::Action::DismissReport, None),
     };
     let reason = reason.or(report.as_ref().and_then(|r| r.note.map(Text::as_str)));
     let entry = audit::Entry {

@@ -379,8 +379,12 @@ async fn an_admin_cannot_suspend_or_delete_themself() {
     let app = spawn_app().await;
     let root = app.admin("grace").await;
     reason(&app, &root, "grace", "suspend", "oops").await;
-    app.post_form(&root, "/admin/accounts/grace/delete", &[("confirm", "grace")])
-        .await;
+    app.post_form(
+        &root,
+        "/admin/accounts/grace/delete",
+        &[("confirm", "grace")],
+    )
+    .await;
 
     assert_eq!(status_of(&app, "grace").await, "active");
     let page = app.get(&root, "/admin/accounts/grace").await;

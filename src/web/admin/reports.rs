@@ -132,8 +132,7 @@ async fn resolve(
     let Some(account) = users::find_by_id(&state.db, report.target_id).await? else {
         return Err(AppError::NotFound);
     };
-    let reason = note.clone();
-    let action = match (resolution, &reason) {
+    let action = match (resolution, &note) {
         (Resolution::Dismiss, _) => Action::DismissReport,
         (Resolution::Unpublish, Some(reason)) => Action::Unpublish { reason },
         (Resolution::Suspend, Some(reason)) => Action::Suspend { reason },
