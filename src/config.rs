@@ -48,6 +48,7 @@ pub struct Settings {
     pub cover_letters: CoverLetterSettings,
     pub llm: LlmSettings,
     pub resume: ResumeSettings,
+    pub moderation: ModerationSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -114,6 +115,15 @@ pub struct CoverLetterSettings {
 pub struct ResumeSettings {
     /// The largest CV, as stored (pretty-printed JSON).
     pub max_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModerationSettings {
+    /// How long a deleted account's username cannot be registered again.
+    pub username_block_days: i64,
+    /// Abuse reports one client address may send within the window.
+    pub max_reports: u32,
+    pub report_window_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod jobs;
 pub mod llm;
 pub mod localdb;
+pub mod moderation;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -9,7 +9,10 @@ use txtcv::{
     config::{Profile, Settings},
     domain::{Email, NewPassword, Role, Username},
     startup::{self, Application},
-    store::users::{self, NewUser},
+    store::{
+        audit,
+        users::{self, NewUser, RoleChange},
+    },
     telemetry,
 };
 
@@ -54,6 +57,16 @@ enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Make an existing account an administrator.
+    Grant {
+        /// The account's username.
+        username: String,
+    },
+    /// Make an administrator an ordinary member again. The last administrator cannot be demoted.
+    Revoke {
+        /// The account's username.
+        username: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -82,9 +95,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Serve { no_worker } => serve(settings, db, shutdown, !no_worker).await,
         Command::Worker => startup::run_worker(Arc::new(settings), db, shutdown).await,
-        Command::Admin {
-            command: AdminCommand::Create { username, email },
-        } => create_admin(&settings, &db, &username, &email).await,
+        Command::Admin { command } => match command {
+            AdminCommand::Create { username, email } => {
+                create_admin(&settings, &db, &username, &email).await
+            }
+            AdminCommand::Grant { username } => change_role(&db, &username, Role::Admin).await,
+            AdminCommand::Revoke { username } => change_role(&db, &username, Role::Member).await,
+        },
     }
 }
 
@@ -139,6 +156,59 @@ async fn create_admin(
         .with_context(|| format!("cannot create {username}"))?;
     println!("created administrator {} ({})", user.username, user.email);
     Ok(())
+}
+
+/// Grants or revokes the admin role, on the record, and says plainly what happened.
+async fn change_role(db: &sqlx::PgPool, username: &str, role: Role) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    match users::set_role(&mut tx, username, role).await? {
+        RoleChange::Changed(user) => {
+            let action = match role {
+                Role::Admin => audit::Action::GrantAdmin,
+                Role::Member => audit::Action::RevokeAdmin,
+            };
+            let entry = audit::Entry {
+                actor: audit::Actor {
+                    id: None,
+                    username: audit::COMMAND_LINE,
+                },
+                action,
+                target_id: Some(user.id),
+                target_username: &user.username,
+                reason: None,
+                report_id: None,
+            };
+            audit::record(&mut *tx, entry).await?;
+            tx.commit().await?;
+            match role {
+                Role::Admin => println!("{} is an administrator now", user.username),
+                Role::Member => println!(
+                    "{} is a member now, no longer an administrator",
+                    user.username
+                ),
+            }
+            Ok(())
+        }
+        RoleChange::AlreadySo => {
+            println!(
+                "{username} is already {}; nothing changed",
+                role_in_words(role)
+            );
+            Ok(())
+        }
+        RoleChange::NoSuchAccount => anyhow::bail!("there is no account named `{username}`"),
+        RoleChange::LastAdmin => anyhow::bail!(
+            "{username} is the only administrator; grant the role to someone else first, so that \
+             somebody can still moderate"
+        ),
+    }
+}
+
+fn role_in_words(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "an administrator",
+        Role::Member => "a member",
+    }
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -1,10 +1,15 @@
-use axum_login::{AuthUser, AuthnBackend};
+use std::collections::HashSet;
+
+use axum_login::{AuthUser, AuthnBackend, AuthzBackend};
 use secrecy::SecretString;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::Hasher;
-use crate::store::users::{self, User};
+use crate::{
+    domain::Role,
+    store::users::{self, User},
+};
 
 pub type AuthSession = axum_login::AuthSession<Backend>;
 
@@ -86,5 +91,25 @@ impl AuthnBackend for Backend {
         Ok(users::find_by_id(&self.db, *id)
             .await?
             .filter(User::is_active))
+    }
+}
+
+/// What an account may do beyond keeping its own CV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Find accounts, act on them, resolve reports, read the audit log.
+    Moderate,
+}
+
+// Permissions follow the role read fresh on every request (`get_user`), so a grant or a revoke
+// takes effect at the account's next click.
+impl AuthzBackend for Backend {
+    type Permission = Permission;
+
+    async fn get_user_permissions(&self, user: &User) -> Result<HashSet<Permission>, BackendError> {
+        Ok(match user.role {
+            Role::Admin => HashSet::from([Permission::Moderate]),
+            Role::Member => HashSet::new(),
+        })
     }
 }

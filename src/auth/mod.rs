@@ -3,5 +3,5 @@
 mod backend;
 mod password;
 
-pub use backend::{AuthSession, Backend, Credentials, LoginOutcome};
+pub use backend::{AuthSession, Backend, Credentials, LoginOutcome, Permission};
 pub use password::Hasher;

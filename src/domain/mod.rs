@@ -3,6 +3,7 @@
 mod account;
 mod cover_letter;
 mod email;
+pub mod moderation;
 mod password;
 pub mod resume;
 mod username;

@@ -25,7 +25,7 @@ pub async fn write(
     let (owner, id) = (job.owner_id, job.letter_id);
     loop {
         let Some(letter) = cover_letters::start_attempt(&context.db, owner, id).await? else {
-            tracing::debug!(%id, "letter gone or already final; nothing to do");
+            tracing::debug!(%id, "letter gone, final or its owner suspended; nothing to do");
             return Ok(());
         };
         match attempt(context, &letter).await {

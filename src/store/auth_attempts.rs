@@ -14,6 +14,8 @@ pub enum Scope {
     LoginAddress,
     /// A signup, keyed by client address.
     SignupAddress,
+    /// An abuse report, keyed by client address.
+    ReportAddress,
 }
 
 impl Scope {
@@ -22,6 +24,7 @@ impl Scope {
             Self::LoginAccount => "login-account",
             Self::LoginAddress => "login-address",
             Self::SignupAddress => "signup-address",
+            Self::ReportAddress => "report-address",
         }
     }
 }

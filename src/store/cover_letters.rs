@@ -110,7 +110,8 @@ pub async fn generations_within(
 }
 
 /// Starts an attempt: the letter becomes `running` and its attempt count goes up. `None` when the
-/// letter is gone or already final (a duplicate or late job), so the caller does nothing.
+/// letter is gone or already final (a duplicate or late job), so the caller does nothing; also
+/// when its owner is suspended: the letter stays pending, and unsuspending enqueues it again.
 pub async fn start_attempt(
     db: impl PgExecutor<'_>,
     owner_id: Uuid,
@@ -121,6 +122,7 @@ pub async fn start_attempt(
          set status = 'running', attempts = attempts + 1, attempted_at = now(),
              started_at = coalesce(started_at, now())
          where owner_id = $1 and id = $2 and status in ('pending', 'running')
+           and exists (select 1 from users where id = $1 and status = 'active')
          returning *",
     )
     .bind(owner_id)

@@ -148,7 +148,8 @@ pub async fn version(
         .await
 }
 
-/// Shows or hides the CV's public page.
+/// Shows or hides the CV's public page. Publishing clears a moderator's note: the owner has read
+/// it and takes the responsibility.
 pub async fn set_published(
     db: impl PgExecutor<'_>,
     owner_id: Uuid,
@@ -156,7 +157,9 @@ pub async fn set_published(
     published: bool,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "update cvs set published = $3, updated_at = now() where owner_id = $1 and id = $2",
+        "update cvs set published = $3, updated_at = now(),
+             moderation_note = case when $3 then null else moderation_note end
+         where owner_id = $1 and id = $2",
     )
     .bind(owner_id)
     .bind(cv_id)

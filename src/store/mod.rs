@@ -1,9 +1,13 @@
 //! All SQL lives here, one module per aggregate. Functions take a pool or a connection, so a
 //! caller can run several of them in one transaction.
 
+pub mod audit;
 pub mod auth_attempts;
 pub mod cover_letters;
 pub mod cvs;
+pub mod moderation;
+pub mod paging;
 pub mod public_cvs;
+pub mod reports;
 pub mod sessions;
 pub mod users;

@@ -1,6 +1,6 @@
 use std::fmt;
 
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -112,4 +112,86 @@ pub async fn lock(db: &mut sqlx::PgConnection, id: Uuid) -> sqlx::Result<()> {
         .execute(db)
         .await?;
     Ok(())
+}
+
+pub async fn find_by_username(
+    db: impl PgExecutor<'_>,
+    username: &str,
+) -> sqlx::Result<Option<User>> {
+    sqlx::query_as("select * from users where username = lower($1)")
+        .bind(username.trim())
+        .fetch_optional(db)
+        .await
+}
+
+/// What a role change did.
+#[derive(Debug)]
+pub enum RoleChange {
+    Changed(User),
+    AlreadySo,
+    NoSuchAccount,
+    /// Refused: the account is the only admin, and nobody could moderate after it.
+    LastAdmin,
+}
+
+/// Gives `username` the role `role`, unless that would leave no admin at all. Admins' rows are
+/// locked first, so two revokes at once cannot both pass the check.
+pub async fn set_role(
+    db: &mut PgConnection,
+    username: &str,
+    role: Role,
+) -> sqlx::Result<RoleChange> {
+    let admins: Vec<Uuid> =
+        sqlx::query_scalar("select id from users where role = 'admin' order by id for update")
+            .fetch_all(&mut *db)
+            .await?;
+    let Some(user) = find_by_username(&mut *db, username).await? else {
+        return Ok(RoleChange::NoSuchAccount);
+    };
+    if user.role == role {
+        return Ok(RoleChange::AlreadySo);
+    }
+    if role == Role::Member && admins == [user.id] {
+        return Ok(RoleChange::LastAdmin);
+    }
+    let user = sqlx::query_as("update users set role = $2 where id = $1 returning *")
+        .bind(user.id)
+        .bind(role.as_str())
+        .fetch_one(&mut *db)
+        .await?;
+    Ok(RoleChange::Changed(user))
+}
+
+pub async fn set_status(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    status: AccountStatus,
+) -> sqlx::Result<()> {
+    sqlx::query("update users set status = $2 where id = $1")
+        .bind(id)
+        .bind(status.as_str())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password_hash(db: &PgPool, id: Uuid, hash: &str) -> sqlx::Result<User> {
+    sqlx::query_as("update users set password_hash = $2 where id = $1 returning *")
+        .bind(id)
+        .bind(hash)
+        .fetch_one(db)
+        .await
+}
+
+/// `Err(EmailTaken)` when another account has it, in any case.
+pub async fn set_email(db: &PgPool, id: Uuid, email: &Email) -> Result<User, InsertUserError> {
+    sqlx::query_as("update users set email = $2 where id = $1 returning *")
+        .bind(id)
+        .bind(email.as_str())
+        .fetch_one(db)
+        .await
+        .map_err(|error| match constraint_of(&error) {
+            Some("users_email_key") => InsertUserError::EmailTaken,
+            _ => InsertUserError::Database(error),
+        })
 }

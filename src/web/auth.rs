@@ -25,6 +25,7 @@ use crate::{
     state::AppState,
     store::{
         auth_attempts::{self, Scope},
+        moderation,
         users::{self, InsertUserError, NewUser, User},
     },
 };
@@ -105,7 +106,20 @@ async fn signup(
         email: email.as_ref().err().map(ToString::to_string),
         password: password.as_ref().err().map(ToString::to_string),
     };
-    if let (Ok(username), Ok(email), Ok(password)) = (&username, &email, &password) {
+    if let Ok(name) = &username
+        && moderation::blocked_until(&state.db, name.as_str())
+            .await?
+            .is_some()
+    {
+        errors.username = Some(
+            "That username belonged to a deleted account and cannot be taken again yet. Please \
+             choose another."
+                .into(),
+        );
+    }
+    if let (Ok(username), Ok(email), Ok(password), false) =
+        (&username, &email, &password, errors.any())
+    {
         auth_attempts::record(&state.db, Scope::SignupAddress, &address).await?;
         let hash = state
             .hasher

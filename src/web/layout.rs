@@ -5,7 +5,9 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::auth::AuthSession;
+use axum_login::AuthzBackend;
+
+use crate::auth::{AuthSession, Permission};
 
 const FLASH_KEY: &str = "flash";
 
@@ -54,6 +56,8 @@ impl Flash {
 #[derive(Debug, Clone)]
 pub struct NavUser {
     pub username: String,
+    /// Shows the link to the admin area.
+    pub is_admin: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -69,9 +73,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Layout {
         let Ok(auth) = AuthSession::from_request_parts(parts, state).await else {
             return Ok(Layout::default());
         };
-        let user = auth.user.as_ref().map(|u| NavUser {
-            username: u.username.clone(),
-        });
+        let user = match &auth.user {
+            Some(user) => Some(NavUser {
+                username: user.username.clone(),
+                // A failed check shows no link; the admin area checks again for itself.
+                is_admin: auth
+                    .backend
+                    .has_perm(user, Permission::Moderate)
+                    .await
+                    .unwrap_or(false),
+            }),
+            None => None,
+        };
         let flash = Flash::take(&auth.session).await;
         Ok(Layout { user, flash })
     }

@@ -1,6 +1,7 @@
 //! The HTTP side: one router per area, merged into the app host's router; CV subdomains get a
 //! router of their own, chosen by the `Host` header.
 
+mod admin;
 mod auth;
 mod client;
 mod cover_letters;
@@ -14,7 +15,9 @@ mod host;
 mod layout;
 mod pages;
 mod public_cv;
+mod report;
 mod resume;
+mod settings;
 
 use std::time::Duration;
 
@@ -155,6 +158,9 @@ fn app_router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(cover_letters::router())
         .merge(resume::router())
+        .merge(admin::router())
+        .merge(report::router())
+        .merge(settings::router())
         .fallback(not_found)
         .layer(auth)
         .with_state(state)

@@ -9,7 +9,10 @@ use super::{
     layout::Layout,
     resume::{self, CvStatus},
 };
-use crate::{state::AppState, store::cvs, store::users::User};
+use crate::{
+    state::AppState,
+    store::{cvs, moderation, users::User},
+};
 
 /// How far back the dashboard's chart of public views goes.
 const VIEW_DAYS: i32 = 30;
@@ -36,6 +39,8 @@ struct DashboardPage {
     layout: Layout,
     user: User,
     status: CvStatus,
+    /// Why a moderator took the CV off the public web, until the owner publishes again.
+    moderation_note: Option<String>,
     views: Vec<DayBar>,
     total_views: i64,
 }
@@ -59,10 +64,14 @@ async fn dashboard(
         Some(cv) => cvs::daily_views(&state.db, user.id, cv.id, VIEW_DAYS).await?,
         None => Vec::new(),
     };
+    let moderation_note = moderation::cv_state(&state.db, user.id)
+        .await?
+        .and_then(|cv| cv.moderation_note);
     let page = DashboardPage {
         layout,
         user,
         status,
+        moderation_note,
         total_views: days.iter().map(|&(_, views)| i64::from(views)).sum(),
         views: day_bars(&days),
     };

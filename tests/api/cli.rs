@@ -32,6 +32,8 @@ async fn every_command_explains_itself() {
         vec!["worker"],
         vec!["migrate"],
         vec!["admin", "create"],
+        vec!["admin", "grant"],
+        vec!["admin", "revoke"],
     ] {
         let mut args = command.clone();
         args.push("--help");
@@ -163,4 +165,50 @@ async fn serve_shuts_down_cleanly_on_sigterm() {
 
     let status = exit.expect("the server stops within 15 s").unwrap();
     assert!(status.success(), "a clean exit after SIGTERM: {status}");
+}
+
+async fn role_of(app: &crate::helpers::TestApp, username: &str) -> String {
+    sqlx::query_scalar("select role from users where username = $1")
+        .bind(username)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn grant_and_revoke_change_the_role_and_the_last_admin_stays() {
+    let app = spawn_web_only().await;
+    app.signed_up("ada").await;
+    app.signed_up("bob").await;
+    let db = [("DATABASE_URL", app.database_url.as_str())];
+
+    let granted = run(&["admin", "grant", "ada"], &db).await;
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    assert!(String::from_utf8_lossy(&granted.stdout).contains("ada is an administrator now"));
+    assert_eq!(role_of(&app, "ada").await, "admin");
+
+    let last = run(&["admin", "revoke", "ada"], &db).await;
+    assert!(!last.status.success());
+    assert!(
+        stderr(&last).contains("only administrator"),
+        "{}",
+        stderr(&last)
+    );
+    assert_eq!(role_of(&app, "ada").await, "admin");
+
+    assert!(run(&["admin", "grant", "bob"], &db).await.status.success());
+    let revoked = run(&["admin", "revoke", "ada"], &db).await;
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert_eq!(role_of(&app, "ada").await, "member");
+
+    let unknown = run(&["admin", "grant", "nobody"], &db).await;
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no account named `nobody`"));
+    let logged: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where admin_username = '(command line)'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(logged, 3, "grant, grant and revoke are on the record");
 }

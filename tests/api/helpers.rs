@@ -413,3 +413,40 @@ impl TestApp {
         .expect("the CV row is read")
     }
 }
+
+impl TestApp {
+    /// A client signed in as a new account `username` that is made an admin straight in the
+    /// database (the role is read afresh on every request).
+    pub async fn admin(&self, username: &str) -> Client {
+        let client = self.signed_up(username).await;
+        sqlx::query("update users set role = 'admin' where username = $1")
+            .bind(username)
+            .execute(&self.db)
+            .await
+            .expect("the role is set");
+        client
+    }
+
+    /// How many rows of `table` belong to `owner_id` (`column` names the owner).
+    pub async fn rows_owned(&self, table: &str, column: &str, owner_id: Uuid) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select count(*) from {table} where {column} = $1"
+        )))
+        .bind(owner_id)
+        .fetch_one(&self.db)
+        .await
+        .expect("rows are counted")
+    }
+
+    /// Jobs in the queue for `owner_id`'s letters.
+    pub async fn jobs_of(&self, owner_id: Uuid) -> i64 {
+        sqlx::query_scalar(
+            "select count(*) from apalis.jobs
+             where convert_from(job, 'UTF8')::jsonb ->> 'owner_id' = $1::text",
+        )
+        .bind(owner_id)
+        .fetch_one(&self.db)
+        .await
+        .expect("jobs are counted")
+    }
+}

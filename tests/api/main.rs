@@ -2,6 +2,7 @@
 //! PostgreSQL database, and talks to it over HTTP.
 
 mod accounts;
+mod admin;
 mod browser;
 mod cli;
 mod cover_letters;
@@ -9,5 +10,7 @@ mod health;
 mod helpers;
 mod mock_llm;
 mod public_cv;
+mod reports;
 mod resumes;
 mod security;
+mod settings;

@@ -1,0 +1,119 @@
+//! The admin area under `/admin`: accounts, abuse reports and the audit log. Anyone without the
+//! moderation permission, anonymous included, gets the ordinary 404 for every path under it, so
+//! the area does not reveal that it exists.
+
+mod accounts;
+mod audit;
+mod reports;
+
+pub use accounts::block_for;
+
+use axum::{
+    Router,
+    extract::{FromRequestParts, Request},
+    http::request::Parts,
+    middleware::{self, Next},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use axum_login::AuthzBackend;
+
+use super::{error::AppError, form::url_encode};
+use crate::{
+    auth::{AuthSession, Permission},
+    state::AppState,
+    store::users::User,
+};
+
+/// Rows per page in the admin's lists.
+const PAGE_SIZE: i64 = 25;
+
+pub fn router() -> Router<AppState> {
+    let area = Router::new()
+        .route("/", get(|| async { Redirect::to("/admin/accounts") }))
+        .merge(accounts::router())
+        .merge(reports::router())
+        .merge(audit::router())
+        .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn(moderators_only));
+    Router::new().nest("/admin", area)
+}
+
+/// Lets moderators through, with their account in the request; everyone else sees a 404.
+async fn moderators_only(auth: AuthSession, mut request: Request, next: Next) -> Response {
+    let Some(user) = auth.user else {
+        return AppError::NotFound.into_response();
+    };
+    match auth.backend.has_perm(&user, Permission::Moderate).await {
+        Ok(true) => {
+            request.extensions_mut().insert(Moderator(user));
+            next.run(request).await
+        }
+        Ok(false) => AppError::NotFound.into_response(),
+        Err(error) => AppError::Internal(error.into()).into_response(),
+    }
+}
+
+/// The admin making the request, as let in by `moderators_only`.
+#[derive(Clone)]
+pub struct Moderator(pub User);
+
+impl<S: Send + Sync> FromRequestParts<S> for Moderator {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        parts
+            .extensions
+            .get::<Moderator>()
+            .cloned()
+            .ok_or(AppError::NotFound)
+    }
+}
+
+/// `?page=` as a page number from 1; anything else is the first page.
+fn page_number(page: Option<&str>) -> i64 {
+    page.and_then(|p| p.parse::<i64>().ok())
+        .filter(|&p| p >= 1)
+        .unwrap_or(1)
+}
+
+fn offset(page: i64) -> i64 {
+    (page - 1) * PAGE_SIZE
+}
+
+/// Links to the previous and next page of a list, keeping its filters.
+pub struct Pagination {
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pagination {
+    /// `filters` are the list's other query parameters; empty ones are left out of the links.
+    fn new(path: &str, filters: &[(&str, &str)], page: i64, total: i64) -> Self {
+        let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+        let link = |page: i64| {
+            let mut query: Vec<String> = filters
+                .iter()
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(key, value)| format!("{key}={}", url_encode(value)))
+                .collect();
+            query.push(format!("page={page}"));
+            format!("{path}?{}", query.join("&"))
+        };
+        Self {
+            page,
+            pages,
+            total,
+            previous: (page > 1).then(|| link((page - 1).min(pages))),
+            next: (page < pages).then(|| link(page + 1)),
+        }
+    }
+}
+
+/// A filter field: trimmed, and `None` when empty.
+fn filter_value(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}

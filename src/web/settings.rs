@@ -1,0 +1,210 @@
+//! `/settings`: a member changes their password or email, or deletes their own account. There
+//! are no ids in these routes: each acts on the signed-in account and nothing else.
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::State,
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{
+    admin::block_for,
+    current_user::CurrentUser,
+    error::AppError,
+    layout::{Flash, FlashKind, Layout},
+};
+use crate::{
+    auth::AuthSession,
+    domain::{Email, NewPassword},
+    state::AppState,
+    store::{
+        moderation, sessions,
+        users::{self, InsertUserError, User},
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/settings", get(page))
+        .route("/settings/password", post(change_password))
+        .route("/settings/email", post(change_email))
+        .route("/settings/delete", post(delete_account))
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    user: User,
+    email: String,
+    errors: Errors,
+    block_days: i64,
+}
+
+#[derive(Default)]
+struct Errors {
+    current_password: Option<String>,
+    new_password: Option<String>,
+    email: Option<String>,
+    delete: Option<String>,
+}
+
+fn render(
+    state: &AppState,
+    layout: Layout,
+    user: User,
+    email: Option<String>,
+    errors: Errors,
+) -> Result<Response, AppError> {
+    let page = SettingsPage {
+        layout,
+        email: email.unwrap_or_else(|| user.email.clone()),
+        user,
+        errors,
+        block_days: state.settings.moderation.username_block_days,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+}
+
+async fn page(
+    State(state): State<AppState>,
+    layout: Layout,
+    CurrentUser(user): CurrentUser,
+) -> Result<Response, AppError> {
+    let page = SettingsPage {
+        layout,
+        email: user.email.clone(),
+        user,
+        errors: Errors::default(),
+        block_days: state.settings.moderation.username_block_days,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+async fn password_matches(state: &AppState, user: &User, password: &str) -> Result<bool, AppError> {
+    Ok(state
+        .hasher
+        .verify(
+            SecretString::from(password),
+            Some(user.password_hash.clone()),
+        )
+        .await?)
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    mut auth: AuthSession,
+    layout: Layout,
+    CurrentUser(user): CurrentUser,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    if !password_matches(&state, &user, &form.current_password).await? {
+        let errors = Errors {
+            current_password: Some("That is not your current password.".into()),
+            ..Errors::default()
+        };
+        return render(&state, layout, user, None, errors);
+    }
+    let password = match NewPassword::parse(&form.new_password) {
+        Ok(password) => password,
+        Err(error) => {
+            let errors = Errors {
+                new_password: Some(error.to_string()),
+                ..Errors::default()
+            };
+            return render(&state, layout, user, None, errors);
+        }
+    };
+    let hash = state
+        .hasher
+        .hash(SecretString::from(password.expose()))
+        .await?;
+    let updated = users::set_password_hash(&state.db, user.id, &hash).await?;
+    // Other browsers are signed out; this one signs in again under the new password, since the
+    // session remembers the old one's hash.
+    sessions::delete_for_user(&state.db, user.id, auth.session.id()).await?;
+    auth.login(&updated)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot renew the session: {e}"))?;
+    let message = "Your password is changed. Every other session has been signed out.";
+    Flash::push(&auth.session, FlashKind::Success, message).await;
+    Ok(Redirect::to("/settings").into_response())
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+async fn change_email(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    layout: Layout,
+    CurrentUser(user): CurrentUser,
+    Form(form): Form<EmailForm>,
+) -> Result<Response, AppError> {
+    let problem = match Email::parse(&form.email) {
+        Err(error) => error.to_string(),
+        Ok(email) => match users::set_email(&state.db, user.id, &email).await {
+            Ok(updated) => {
+                let message = format!("Your email is {} now.", updated.email);
+                Flash::push(&auth.session, FlashKind::Success, message).await;
+                return Ok(Redirect::to("/settings").into_response());
+            }
+            Err(InsertUserError::EmailTaken) => {
+                "Another account already uses this email.".to_owned()
+            }
+            Err(error) => return Err(anyhow::Error::from(error).into()),
+        },
+    };
+    let errors = Errors {
+        email: Some(problem),
+        ..Errors::default()
+    };
+    render(&state, layout, user, Some(form.email), errors)
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    #[serde(default)]
+    password: String,
+}
+
+async fn delete_account(
+    State(state): State<AppState>,
+    mut auth: AuthSession,
+    layout: Layout,
+    CurrentUser(user): CurrentUser,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, AppError> {
+    if !password_matches(&state, &user, &form.password).await? {
+        let errors = Errors {
+            delete: Some("That is not your password; nothing was deleted.".into()),
+            ..Errors::default()
+        };
+        return render(&state, layout, user, None, errors);
+    }
+    let mut tx = state.db.begin().await?;
+    moderation::delete_account(&mut tx, &user, block_for(&state)).await?;
+    tx.commit().await?;
+    auth.logout()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot end the session: {e}"))?;
+    let message = "Your account and everything in it are deleted. Goodbye!";
+    Flash::push(&auth.session, FlashKind::Info, message).await;
+    Ok(Redirect::to("/").into_response())
+}
