@@ -48,6 +48,8 @@ pub struct Settings {
     pub cover_letters: CoverLetterSettings,
     pub llm: LlmSettings,
     pub resume: ResumeSettings,
+    pub api: ApiSettings,
+    pub cvs: CvSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -114,6 +116,18 @@ pub struct CoverLetterSettings {
 pub struct ResumeSettings {
     /// The largest CV, as stored (pretty-printed JSON).
     pub max_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiSettings {
+    /// Requests one access token may make per minute before 429.
+    pub requests_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CvSettings {
+    /// The most CVs one account may keep.
+    pub max_per_account: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -193,6 +207,14 @@ impl Settings {
         anyhow::ensure!(
             self.resume.max_bytes >= 1024,
             "invalid configuration: resume.max_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.api.requests_per_minute >= 1,
+            "invalid configuration: api.requests_per_minute must be at least 1"
+        );
+        anyhow::ensure!(
+            self.cvs.max_per_account >= 1,
+            "invalid configuration: cvs.max_per_account must be at least 1"
         );
         anyhow::ensure!(
             self.worker.concurrency >= 1,

@@ -15,6 +15,7 @@ mod layout;
 mod pages;
 mod public_cv;
 mod resume;
+mod tokens;
 
 use std::time::Duration;
 
@@ -155,6 +156,7 @@ fn app_router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(cover_letters::router())
         .merge(resume::router())
+        .merge(tokens::router())
         .fallback(not_found)
         .layer(auth)
         .with_state(state)

@@ -413,3 +413,44 @@ impl TestApp {
         .expect("the CV row is read")
     }
 }
+
+/// The text of the element with `id` in `page`, if there is one.
+pub fn element_text(page: &str, id: &str) -> Option<String> {
+    let html = scraper::Html::parse_document(page);
+    let selector = scraper::Selector::parse(&format!("#{id}")).expect("valid selector");
+    html.select(&selector)
+        .next()
+        .map(|element| element.text().collect::<String>().trim().to_owned())
+}
+
+impl TestApp {
+    /// Creates a token from `/settings/tokens` as `client` and returns its secret, read from the
+    /// page that shows it once.
+    pub async fn create_token(
+        &self,
+        client: &Client,
+        scope: &str,
+        expires_in_days: &str,
+    ) -> String {
+        let response = self
+            .post_form(
+                client,
+                "/settings/tokens",
+                &[
+                    ("name", "laptop"),
+                    ("scope", scope),
+                    ("expires_in_days", expires_in_days),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "the token is created");
+        element_text(&body(response).await, "new-token").expect("the page shows the new token")
+    }
+
+    /// A new account `username` with a token of `scope`: (its browser client, the secret).
+    pub async fn user_with_token(&self, username: &str, scope: &str) -> (Client, String) {
+        let client = self.signed_up(username).await;
+        let token = self.create_token(&client, scope, "").await;
+        (client, token)
+    }
+}

@@ -11,3 +11,4 @@ mod mock_llm;
 mod public_cv;
 mod resumes;
 mod security;
+mod tokens;
