@@ -1,6 +1,7 @@
 //! The HTTP side: one router per area, merged into the app host's router; CV subdomains get a
 //! router of their own, chosen by the `Host` header.
 
+mod api;
 mod auth;
 mod client;
 mod cover_letters;
@@ -135,8 +136,8 @@ async fn dispatch_by_host(State(sites): State<Sites>, mut request: Request) -> R
     }
 }
 
-/// The app host: accounts, the editor, everything behind a login. The only host that gets a
-/// session cookie.
+/// The app host: accounts, the editor, everything behind a login, and the token API. The only
+/// host that gets a session cookie (never on `/api`).
 fn app_router(state: AppState) -> Router {
     let scheme = state.settings.server.public_scheme;
     let session_days = state.settings.auth.session_days;
@@ -151,7 +152,7 @@ fn app_router(state: AppState) -> Router {
     let auth = AuthManagerLayerBuilder::new(backend, sessions)
         .with_data_key(AUTH_DATA_KEY)
         .build();
-    Router::new()
+    let pages = Router::new()
         .merge(pages::router())
         .merge(auth::router())
         .merge(cover_letters::router())
@@ -159,6 +160,14 @@ fn app_router(state: AppState) -> Router {
         .merge(tokens::router())
         .fallback(not_found)
         .layer(auth)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            api::refuse_invalid_bearer,
+        ));
+    // The API sits beside the pages, outside their session and auth layers: tokens only.
+    Router::new()
+        .nest("/api", api::router())
+        .merge(pages)
         .with_state(state)
 }
 

@@ -454,3 +454,42 @@ impl TestApp {
         (client, token)
     }
 }
+
+impl TestApp {
+    /// A request to the API carrying `token` as a bearer token, if any.
+    pub fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let request = client().request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// The id of `username`'s primary CV, created if need be.
+    pub async fn primary_cv_id(&self, username: &str) -> Uuid {
+        let owner_id = self.user_id(username).await;
+        let mut connection = self.db.acquire().await.expect("connection");
+        txtcv::store::cvs::primary_or_create(&mut connection, owner_id)
+            .await
+            .expect("the CV exists")
+            .id
+    }
+
+    /// How many versions the CV `cv_id` has.
+    pub async fn version_count(&self, cv_id: Uuid) -> i64 {
+        sqlx::query_scalar("select count(*) from cv_versions where cv_id = $1")
+            .bind(cv_id)
+            .fetch_one(&self.db)
+            .await
+            .expect("versions are counted")
+    }
+}
+
+pub async fn json(response: Response) -> serde_json::Value {
+    response.json().await.expect("the body is JSON")
+}

@@ -2,6 +2,7 @@
 //! PostgreSQL database, and talks to it over HTTP.
 
 mod accounts;
+mod api;
 mod browser;
 mod cli;
 mod cover_letters;
