@@ -308,3 +308,57 @@ pub async fn create(
     .await
     .map_err(slug_conflict)
 }
+
+/// Gives the CV a new title and slug; `false` when the owner has no such CV.
+pub async fn rename(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    id: Uuid,
+    title: &CvTitle,
+    slug: &CvSlug,
+) -> Result<bool, CvChangeError> {
+    let result = sqlx::query(
+        "update cvs set title = $3, slug = $4, updated_at = now() where owner_id = $1 and id = $2",
+    )
+    .bind(owner_id)
+    .bind(id)
+    .bind(title.as_str())
+    .bind(slug.as_str())
+    .execute(db)
+    .await
+    .map_err(slug_conflict)?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Makes the CV the account's primary (served at the root of its host); `false` when the owner
+/// has no such CV. Two statements in a transaction, as the one-primary index is checked row by
+/// row.
+pub async fn make_primary(db: &mut PgConnection, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query(
+        "update cvs set is_primary = false, updated_at = now()
+         where owner_id = $1 and is_primary and id <> $2",
+    )
+    .bind(owner_id)
+    .bind(id)
+    .execute(&mut *db)
+    .await?;
+    let result = sqlx::query(
+        "update cvs set is_primary = true, updated_at = now() where owner_id = $1 and id = $2",
+    )
+    .bind(owner_id)
+    .bind(id)
+    .execute(&mut *db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Deletes a CV with its versions and view counts. Run it in a transaction, after making
+/// another CV primary when this one was.
+pub async fn delete(db: impl PgExecutor<'_>, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    let result = sqlx::query("delete from cvs where owner_id = $1 and id = $2")
+        .bind(owner_id)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -7,6 +7,7 @@ mod client;
 mod cover_letters;
 mod csrf;
 mod current_user;
+mod cvs;
 mod error;
 mod form;
 mod format;
@@ -157,6 +158,7 @@ fn app_router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(cover_letters::router())
         .merge(resume::router())
+        .merge(cvs::router())
         .merge(tokens::router())
         .fallback(not_found)
         .layer(auth)

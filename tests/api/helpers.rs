@@ -493,3 +493,24 @@ impl TestApp {
 pub async fn json(response: Response) -> serde_json::Value {
     response.json().await.expect("the body is JSON")
 }
+
+impl TestApp {
+    /// Creates a CV from the `/cvs` form.
+    pub async fn create_cv(&self, client: &Client, title: &str, slug: &str) -> Response {
+        self.post_form(client, "/cvs", &[("title", title), ("slug", slug)])
+            .await
+    }
+
+    /// The id of `username`'s CV with `slug`.
+    pub async fn cv_id(&self, username: &str, slug: &str) -> Uuid {
+        sqlx::query_scalar(
+            "select c.id from cvs c join users u on u.id = c.owner_id
+             where u.username = $1 and c.slug = $2",
+        )
+        .bind(username)
+        .bind(slug)
+        .fetch_one(&self.db)
+        .await
+        .expect("the CV exists")
+    }
+}

@@ -12,4 +12,5 @@ mod mock_llm;
 mod public_cv;
 mod resumes;
 mod security;
+mod several_cvs;
 mod tokens;
