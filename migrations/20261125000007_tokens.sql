@@ -17,5 +17,7 @@ create table access_tokens (
     rate_window_requests integer not null default 0,
     primary key (owner_id, id)
 );
--- A request carries only the secret: its hash finds the token (and so the owner).
+-- A request carries only the secret: its hash finds the token (and so the owner). A unique index
+-- without owner_id cannot live on a table distributed by owner, so on a sharded PostgreSQL this
+-- table would be a reference table; tokens are few and small.
 create unique index access_tokens_by_secret_hash on access_tokens (secret_hash);

@@ -436,13 +436,15 @@ async fn the_openapi_document_describes_every_api_route() {
 
 // ---------- The txtcv CLI (crates.io, 0.4.0), request for request ----------
 
-/// The headers ureq 3 sends for the CLI, as read from its source: `txtcv publish` is
-/// `ureq::patch(…).header("Authorization", "Bearer …").send_json(&body)`.
+/// The headers txtcv 0.4.0 sends (ureq 3.1.4 underneath), as captured from the binary against a
+/// listening socket: `txtcv auth check` is `GET /` with these, and `txtcv publish` adds
+/// `content-type: application/json; charset=utf-8` and the body `{"contents": …}`.
 fn as_the_cli_sends(request: reqwest::RequestBuilder, token: &str) -> reqwest::RequestBuilder {
     request
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::USER_AGENT, "ureq/3.1.2")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .header(header::USER_AGENT, "ureq/3.1.4")
         .header(header::ACCEPT, "*/*")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
 }
 
 #[tokio::test]
@@ -452,7 +454,10 @@ async fn the_cli_publishes_with_patch_and_a_bearer_token() {
     let request = crate::helpers::client()
         .patch(app.url(&format!("/api/cv/{id}")))
         .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
-        .body(json!({"contents": small_cv("Ada from the CLI")}).to_string());
+        .body(
+            serde_json::to_string_pretty(&json!({"contents": small_cv("Ada from the CLI")}))
+                .unwrap(),
+        );
 
     let response = send(as_the_cli_sends(request, &token)).await;
     assert_eq!(response.status(), StatusCode::OK);
