@@ -49,6 +49,8 @@ pub struct Settings {
     pub llm: LlmSettings,
     pub resume: ResumeSettings,
     pub moderation: ModerationSettings,
+    pub api: ApiSettings,
+    pub cvs: CvSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -124,6 +126,18 @@ pub struct ModerationSettings {
     /// Abuse reports one client address may send within the window.
     pub max_reports: u32,
     pub report_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiSettings {
+    /// Requests one access token may make per minute before 429.
+    pub requests_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CvSettings {
+    /// The most CVs one account may keep.
+    pub max_per_account: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -203,6 +217,14 @@ impl Settings {
         anyhow::ensure!(
             self.resume.max_bytes >= 1024,
             "invalid configuration: resume.max_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.api.requests_per_minute >= 1,
+            "invalid configuration: api.requests_per_minute must be at least 1"
+        );
+        anyhow::ensure!(
+            self.cvs.max_per_account >= 1,
+            "invalid configuration: cvs.max_per_account must be at least 1"
         );
         anyhow::ensure!(
             self.worker.concurrency >= 1,

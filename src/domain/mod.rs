@@ -1,15 +1,19 @@
 //! Domain types: each can only hold a valid value, and `parse` is the only way to make one.
 
+mod access_token;
 mod account;
 mod cover_letter;
+mod cv_slug;
 mod email;
 pub mod moderation;
 mod password;
 pub mod resume;
 mod username;
 
+pub use access_token::{SECRET_PREFIX, TokenScope, TokenSecret};
 pub use account::{AccountStatus, Role, UnknownValue};
 pub use cover_letter::{CoverLetterStatus, LetterDetails, LetterDetailsErrors};
+pub use cv_slug::{CvSlug, CvSlugError, CvTitle, CvTitleError};
 pub use email::{Email, EmailError};
 pub use password::{NewPassword, PasswordError};
 pub use username::{Username, UsernameError};

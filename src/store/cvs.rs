@@ -4,7 +4,7 @@ use sqlx::{PgConnection, PgExecutor};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::domain::resume::Theme;
+use crate::domain::{CvSlug, CvTitle, resume::Theme};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Cv {
@@ -211,4 +211,157 @@ pub async fn daily_views(
     .bind(days)
     .fetch_all(db)
     .await
+}
+
+/// One of the owner's CVs, by id; `None` for an unknown id and for anyone else's CV alike.
+pub async fn find(db: impl PgExecutor<'_>, owner_id: Uuid, id: Uuid) -> sqlx::Result<Option<Cv>> {
+    sqlx::query_as("select * from cvs where owner_id = $1 and id = $2")
+        .bind(owner_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// A CV as lists show it: the row, and its newest version's number and time.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CvListing {
+    #[sqlx(flatten)]
+    pub cv: Cv,
+    pub latest_number: Option<i32>,
+    pub last_saved_at: Option<OffsetDateTime>,
+}
+
+impl CvListing {
+    /// When anything about the CV last changed: a save, or its settings.
+    pub fn changed_at(&self) -> OffsetDateTime {
+        self.last_saved_at
+            .map_or(self.cv.updated_at, |saved| saved.max(self.cv.updated_at))
+    }
+}
+
+/// Every CV of the owner, the primary first, then by creation.
+pub async fn list(db: impl PgExecutor<'_>, owner_id: Uuid) -> sqlx::Result<Vec<CvListing>> {
+    sqlx::query_as(
+        "select c.*, v.number as latest_number, v.created_at as last_saved_at
+         from cvs c
+         left join lateral (
+             select number, created_at from cv_versions
+             where owner_id = c.owner_id and cv_id = c.id
+             order by number desc limit 1
+         ) v on true
+         where c.owner_id = $1
+         order by c.is_primary desc, c.created_at, c.slug",
+    )
+    .bind(owner_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Why a CV could not be created or renamed.
+#[derive(Debug, thiserror::Error)]
+pub enum CvChangeError {
+    #[error("the account already has a CV with this slug")]
+    SlugTaken,
+    #[error("the account has as many CVs as it may keep")]
+    CapReached,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Maps the unique-slug violation to `SlugTaken`.
+fn slug_conflict(error: sqlx::Error) -> CvChangeError {
+    match &error {
+        sqlx::Error::Database(db) if db.constraint() == Some("cvs_owner_id_slug_key") => {
+            CvChangeError::SlugTaken
+        }
+        _ => CvChangeError::Database(error),
+    }
+}
+
+/// A new private CV, without versions; the account's primary when it has none yet. Run it in a
+/// transaction: the lock on the account makes the cap hold under concurrent creates.
+pub async fn create(
+    db: &mut PgConnection,
+    owner_id: Uuid,
+    slug: &CvSlug,
+    title: &CvTitle,
+    max_per_account: u32,
+) -> Result<Cv, CvChangeError> {
+    sqlx::query("select 1 from users where id = $1 for update")
+        .bind(owner_id)
+        .execute(&mut *db)
+        .await?;
+    let count: i64 = sqlx::query_scalar("select count(*) from cvs where owner_id = $1")
+        .bind(owner_id)
+        .fetch_one(&mut *db)
+        .await?;
+    if count >= i64::from(max_per_account) {
+        return Err(CvChangeError::CapReached);
+    }
+    sqlx::query_as(
+        "insert into cvs (owner_id, id, slug, title, is_primary)
+         values ($1, $2, $3, $4, not exists (select 1 from cvs where owner_id = $1 and is_primary))
+         returning *",
+    )
+    .bind(owner_id)
+    .bind(Uuid::new_v4())
+    .bind(slug.as_str())
+    .bind(title.as_str())
+    .fetch_one(&mut *db)
+    .await
+    .map_err(slug_conflict)
+}
+
+/// Gives the CV a new title and slug; `false` when the owner has no such CV.
+pub async fn rename(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    id: Uuid,
+    title: &CvTitle,
+    slug: &CvSlug,
+) -> Result<bool, CvChangeError> {
+    let result = sqlx::query(
+        "update cvs set title = $3, slug = $4, updated_at = now() where owner_id = $1 and id = $2",
+    )
+    .bind(owner_id)
+    .bind(id)
+    .bind(title.as_str())
+    .bind(slug.as_str())
+    .execute(db)
+    .await
+    .map_err(slug_conflict)?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Makes the CV the account's primary (served at the root of its host); `false` when the owner
+/// has no such CV. Two statements in a transaction, as the one-primary index is checked row by
+/// row.
+pub async fn make_primary(db: &mut PgConnection, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query(
+        "update cvs set is_primary = false, updated_at = now()
+         where owner_id = $1 and is_primary and id <> $2",
+    )
+    .bind(owner_id)
+    .bind(id)
+    .execute(&mut *db)
+    .await?;
+    let result = sqlx::query(
+        "update cvs set is_primary = true, updated_at = now() where owner_id = $1 and id = $2",
+    )
+    .bind(owner_id)
+    .bind(id)
+    .execute(&mut *db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Deletes a CV with its versions and view counts. Run it in a transaction, after making
+/// another CV primary when this one was.
+pub async fn delete(db: impl PgExecutor<'_>, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    let result = sqlx::query("delete from cvs where owner_id = $1 and id = $2")
+        .bind(owner_id)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected() == 1)
 }

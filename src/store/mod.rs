@@ -1,6 +1,7 @@
 //! All SQL lives here, one module per aggregate. Functions take a pool or a connection, so a
 //! caller can run several of them in one transaction.
 
+pub mod access_tokens;
 pub mod audit;
 pub mod auth_attempts;
 pub mod cover_letters;

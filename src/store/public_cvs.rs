@@ -77,3 +77,28 @@ pub async fn count_view(db: impl PgExecutor<'_>, owner_id: Uuid, cv_id: Uuid) ->
     .await?;
     Ok(())
 }
+
+/// Like [`published`], for one of the account's other CVs, by its slug. The primary is served
+/// at the host's root only, so it does not answer to its slug.
+pub async fn published_by_slug(
+    db: impl PgExecutor<'_>,
+    username: &str,
+    slug: &str,
+) -> sqlx::Result<Option<PublishedCv>> {
+    sqlx::query_as(
+        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields,
+                v.created_at as version_created_at, c.updated_at as cv_updated_at
+         from users u
+         join cvs c on c.owner_id = u.id and c.slug = $2 and not c.is_primary and c.published
+         join lateral (
+             select number, created_at from cv_versions
+             where owner_id = c.owner_id and cv_id = c.id
+             order by number desc limit 1
+         ) v on true
+         where u.username = $1 and u.status = 'active'",
+    )
+    .bind(username)
+    .bind(slug)
+    .fetch_optional(db)
+    .await
+}

@@ -106,7 +106,15 @@ struct LettersPage {
     /// Why the form could not be accepted as a whole (no CV yet, quota reached).
     problem: Option<String>,
     has_cv: bool,
+    /// The saved CVs a letter can be written from, the chosen one marked.
+    cvs: Vec<CvChoice>,
     quota_left: i64,
+}
+
+struct CvChoice {
+    id: Uuid,
+    title: String,
+    chosen: bool,
 }
 
 #[derive(Default, Deserialize)]
@@ -117,6 +125,9 @@ struct LetterForm {
     company: String,
     #[serde(default)]
     job_title: String,
+    /// The id of the CV to write from; empty for the primary.
+    #[serde(default)]
+    cv: String,
 }
 
 /// The letter `id` of the signed-in `user`, or the 404 that anyone else gets.
@@ -154,12 +165,21 @@ async fn letters_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let letters = cover_letters::list(&state.db, user.id).await?;
-    let has_cv = match cvs::primary(&state.db, user.id).await? {
-        Some(cv) => cvs::latest_version(&state.db, user.id, cv.id)
-            .await?
-            .is_some(),
-        None => false,
-    };
+    let cvs: Vec<CvChoice> = cvs::list(&state.db, user.id)
+        .await?
+        .into_iter()
+        .filter(|listing| listing.latest_number.is_some())
+        .map(|listing| CvChoice {
+            chosen: if form.cv.is_empty() {
+                listing.cv.is_primary
+            } else {
+                form.cv == listing.cv.id.to_string()
+            },
+            id: listing.cv.id,
+            title: listing.cv.title,
+        })
+        .collect();
+    let has_cv = !cvs.is_empty();
     let used = cover_letters::generations_within(&state.db, user.id, QUOTA_WINDOW).await?;
     let quota_left = (i64::from(state.settings.cover_letters.daily_quota) - used).max(0);
     let page = LettersPage {
@@ -169,6 +189,7 @@ async fn letters_page(
         errors,
         problem,
         has_cv,
+        cvs,
         quota_left,
     };
     Ok((status, Html(page.render()?)).into_response())
@@ -226,7 +247,12 @@ async fn create(
         )
         .await;
     }
-    let version = match cvs::primary(&mut *tx, user.id).await? {
+    // The CV the user picked, else the primary; an id that is not theirs finds nothing.
+    let cv = match form.cv.parse::<Uuid>() {
+        Ok(id) => cvs::find(&mut *tx, user.id, id).await?,
+        Err(_) => cvs::primary(&mut *tx, user.id).await?,
+    };
+    let version = match cv {
         Some(cv) => cvs::latest_version(&mut *tx, user.id, cv.id).await?,
         None => None,
     };

@@ -57,6 +57,22 @@ pub fn public_cv_url(server: &ServerSettings, username: &str, headers: &HeaderMa
     }
 }
 
+/// The address of one of `username`'s CVs: the primary at the host's root, the others at their
+/// slug.
+pub fn public_cv_page_url(
+    server: &ServerSettings,
+    username: &str,
+    cv: &crate::store::cvs::Cv,
+    headers: &HeaderMap,
+) -> String {
+    let root = public_cv_url(server, username, headers);
+    if cv.is_primary {
+        root
+    } else {
+        format!("{root}{}", cv.slug)
+    }
+}
+
 fn is_default_port(scheme: Scheme, port: u16) -> bool {
     matches!((scheme, port), (Scheme::Http, 80) | (Scheme::Https, 443))
 }

@@ -2,11 +2,13 @@
 //! router of their own, chosen by the `Host` header.
 
 mod admin;
+mod api;
 mod auth;
 mod client;
 mod cover_letters;
 mod csrf;
 mod current_user;
+mod cvs;
 mod error;
 mod form;
 mod format;
@@ -18,6 +20,7 @@ mod public_cv;
 mod report;
 mod resume;
 mod settings;
+mod tokens;
 
 use std::time::Duration;
 
@@ -137,8 +140,8 @@ async fn dispatch_by_host(State(sites): State<Sites>, mut request: Request) -> R
     }
 }
 
-/// The app host: accounts, the editor, everything behind a login. The only host that gets a
-/// session cookie.
+/// The app host: accounts, the editor, everything behind a login, and the token API. The only
+/// host that gets a session cookie (never on `/api`).
 fn app_router(state: AppState) -> Router {
     let scheme = state.settings.server.public_scheme;
     let session_days = state.settings.auth.session_days;
@@ -153,7 +156,7 @@ fn app_router(state: AppState) -> Router {
     let auth = AuthManagerLayerBuilder::new(backend, sessions)
         .with_data_key(AUTH_DATA_KEY)
         .build();
-    Router::new()
+    let pages = Router::new()
         .merge(pages::router())
         .merge(auth::router())
         .merge(cover_letters::router())
@@ -161,8 +164,18 @@ fn app_router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(report::router())
         .merge(settings::router())
+        .merge(cvs::router())
+        .merge(tokens::router())
         .fallback(not_found)
         .layer(auth)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            api::refuse_invalid_bearer,
+        ));
+    // The API sits beside the pages, outside their session and auth layers: tokens only.
+    Router::new()
+        .nest("/api", api::router())
+        .merge(pages)
         .with_state(state)
 }
 

@@ -11,7 +11,7 @@ use askama::Template;
 use axum::{
     Extension, Router,
     body::Bytes,
-    extract::State,
+    extract::{Path, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(page))
         .route("/resume.json", get(resume_json))
+        .route("/{slug}", get(page))
+        .route("/{slug}/resume.json", get(resume_json))
 }
 
 /// Rendered public pages, keyed by everything a page depends on. A save, a theme change or a
@@ -119,7 +121,12 @@ pub async fn same_not_found_everywhere(
     next: axum::middleware::Next,
 ) -> Response {
     let response = next.run(request).await;
-    if response.status() != StatusCode::NOT_FOUND {
+    // `/{slug}` matches any one-segment path, so a POST to one (`/logout`) would be a 405 that
+    // tells a visitor something is there: it is the same "not found".
+    if !matches!(
+        response.status(),
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+    ) {
         return response;
     }
     let page = NotFoundPage {
@@ -134,10 +141,12 @@ pub async fn same_not_found_everywhere(
 async fn page(
     State(state): State<AppState>,
     Extension(host): Extension<CvHost>,
+    slug: Option<Path<String>>,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let cv = published(&state, &host.label).await?;
+    let slug = slug.map(|Path(slug)| slug);
+    let cv = published(&state, &host.label, slug.as_deref()).await?;
     let theme = Theme::parse(&cv.theme).unwrap_or_default();
     let key = RenderKey::new(
         &cv,
@@ -148,7 +157,14 @@ async fn page(
     );
     let links = PageLinks::new(&state, &host);
     let response = respond(&state, &cv, key, &headers, |document| {
-        CvPage::new(&Resume::from_document(document), theme, &host.label, &links).render()
+        CvPage::new(
+            &Resume::from_document(document),
+            theme,
+            &host.label,
+            slug.as_deref(),
+            &links,
+        )
+        .render()
     })
     .await?;
     if method == Method::GET {
@@ -160,9 +176,11 @@ async fn page(
 async fn resume_json(
     State(state): State<AppState>,
     Extension(host): Extension<CvHost>,
+    slug: Option<Path<String>>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let cv = published(&state, &host.label).await?;
+    let slug = slug.map(|Path(slug)| slug);
+    let cv = published(&state, &host.label, slug.as_deref()).await?;
     let key = RenderKey::new(&cv, Format::Json);
     let mut response = respond(&state, &cv, key, &headers, serde_json::to_string_pretty).await?;
     response.headers_mut().insert(
@@ -172,11 +190,18 @@ async fn resume_json(
     Ok(response)
 }
 
-/// Unknown, unpublished, suspended and empty are one and the same 404.
-async fn published(state: &AppState, username: &str) -> Result<PublishedCv, AppError> {
-    public_cvs::published(&state.db, username)
-        .await?
-        .ok_or(AppError::NotFound)
+/// The primary CV at the host's root, another at its `slug`. Unknown, unpublished, suspended and
+/// empty are one and the same 404.
+async fn published(
+    state: &AppState,
+    username: &str,
+    slug: Option<&str>,
+) -> Result<PublishedCv, AppError> {
+    let cv = match slug {
+        None => public_cvs::published(&state.db, username).await?,
+        Some(slug) => public_cvs::published_by_slug(&state.db, username, slug).await?,
+    };
+    cv.ok_or(AppError::NotFound)
 }
 
 /// 304 when the visitor's copy is current; otherwise the rendered body, from memory when it has
@@ -307,10 +332,14 @@ impl PageLinks {
         format!("{}://{}{}/", self.scheme, self.base_domain, self.port)
     }
 
-    fn cv(&self, username: &str) -> String {
+    /// The page's own address: the host's root for the primary, else its slug.
+    fn cv(&self, username: &str, slug: Option<&str>) -> String {
         format!(
-            "{}://{username}.{}{}/",
-            self.scheme, self.base_domain, self.port
+            "{}://{username}.{}{}/{}",
+            self.scheme,
+            self.base_domain,
+            self.port,
+            slug.unwrap_or_default()
         )
     }
 }
@@ -328,7 +357,13 @@ struct CvPage<'a> {
 }
 
 impl<'a> CvPage<'a> {
-    fn new(resume: &'a Resume, theme: Theme, username: &str, links: &PageLinks) -> Self {
+    fn new(
+        resume: &'a Resume,
+        theme: Theme,
+        username: &str,
+        slug: Option<&str>,
+        links: &PageLinks,
+    ) -> Self {
         let basics = &resume.basics;
         let name = if basics.name.is_empty() {
             username.to_owned()
@@ -351,7 +386,7 @@ impl<'a> CvPage<'a> {
             theme,
             title,
             description,
-            page_url: links.cv(username),
+            page_url: links.cv(username, slug),
             report_url: format!("{app_url}report/{username}"),
             app_url,
         }

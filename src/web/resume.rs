@@ -1,13 +1,16 @@
 //! The owner's side of a CV: the editor, its versions, import and export, and the controls of
-//! the public page. Every route works on the signed-in user's own primary CV; there are no ids in
-//! these addresses to guess.
+//! the public page. One set of handlers serves two trees: `/resume…` works on the signed-in
+//! user's primary CV, `/cvs/{id}/…` on any of their CVs (someone else's id is a 404).
 
 use askama::Template;
 use axum::{
     Form, Router,
     body::Bytes,
-    extract::{FromRequest, Multipart, Path, Request, State, multipart::MultipartError},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{
+        FromRequest, FromRequestParts, Multipart, Path, RawPathParams, Request, State,
+        multipart::MultipartError,
+    },
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -18,7 +21,7 @@ use tower_sessions::Session;
 use super::{
     current_user::CurrentUser,
     error::{AppError, error_page},
-    host::public_cv_url,
+    host::{public_cv_page_url, public_cv_url},
     layout::{Flash, FlashKind, Layout},
 };
 use crate::{
@@ -32,15 +35,95 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/resume", get(editor).post(save))
-        .route("/resume/import", post(import))
-        .route("/resume/export", get(export))
-        .route("/resume/versions", get(versions))
-        .route("/resume/versions/{number}", get(version))
-        .route("/resume/versions/{number}/restore", post(restore))
-        .route("/resume/publish", post(publish))
-        .route("/resume/unpublish", post(unpublish))
-        .route("/resume/settings", post(settings))
+        .nest("/resume", editor_routes())
+        .nest("/cvs/{id}", editor_routes())
+}
+
+fn editor_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(editor).post(save))
+        .route("/import", post(import))
+        .route("/export", get(export))
+        .route("/versions", get(versions))
+        .route("/versions/{number}", get(version))
+        .route("/versions/{number}/restore", post(restore))
+        .route("/publish", post(publish))
+        .route("/unpublish", post(unpublish))
+        .route("/settings", post(settings))
+}
+
+/// The CV a request is about: the signed-in user's primary under `/resume` (which may not exist
+/// yet), or their CV `{id}` under `/cvs/{id}`. Anonymous visitors are sent to log in; an id that
+/// is malformed, unknown or someone else's is a 404.
+pub(super) struct EditedCv {
+    pub user: User,
+    pub cv: Option<Cv>,
+    /// Where this CV's pages are: `/resume` or `/cvs/{id}`.
+    pub base: String,
+}
+
+impl FromRequestParts<AppState> for EditedCv {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        let id = params
+            .iter()
+            .find(|(name, _)| *name == "id")
+            .map(|(_, v)| v);
+        let Some(id) = id else {
+            let cv = cvs::primary(&state.db, user.id).await?;
+            let base = "/resume".to_owned();
+            return Ok(Self { user, cv, base });
+        };
+        let id = id.parse().map_err(|_| AppError::NotFound)?;
+        let cv = cvs::find(&state.db, user.id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Self {
+            user,
+            cv: Some(cv),
+            base: format!("/cvs/{id}"),
+        })
+    }
+}
+
+impl EditedCv {
+    /// The CV and its newest version, if they exist yet.
+    async fn with_latest(&self, state: &AppState) -> Result<Option<CvVersion>, AppError> {
+        match &self.cv {
+            Some(cv) => Ok(cvs::latest_version(&state.db, cv.owner_id, cv.id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// The CV, to change it: the primary is created the first time it is needed.
+    async fn to_change(&self, db: &mut sqlx::PgConnection) -> Result<Cv, AppError> {
+        match &self.cv {
+            Some(cv) => Ok(cv.clone()),
+            None => Ok(cvs::primary_or_create(db, self.user.id).await?),
+        }
+    }
+
+    /// Where the public sees it (once published).
+    fn public_url(&self, state: &AppState, headers: &HeaderMap) -> String {
+        match &self.cv {
+            Some(cv) => {
+                public_cv_page_url(&state.settings.server, &self.user.username, cv, headers)
+            }
+            None => public_cv_url(&state.settings.server, &self.user.username, headers),
+        }
+    }
+
+    /// What its pages call it.
+    fn title(&self) -> String {
+        self.cv
+            .as_ref()
+            .map_or_else(|| "Your CV".to_owned(), |cv| cv.title.clone())
+    }
 }
 
 const WHEN: &[BorrowedFormatItem<'static>] =
@@ -70,9 +153,13 @@ impl CvStatus {
         cv: Option<&Cv>,
         latest: Option<&CvVersion>,
     ) -> Self {
+        let server = &state.settings.server;
         Self {
             published: cv.is_some_and(|cv| cv.published),
-            public_url: public_cv_url(&state.settings.server, &user.username, headers),
+            public_url: match cv {
+                Some(cv) => public_cv_page_url(server, &user.username, cv, headers),
+                None => public_cv_url(server, &user.username, headers),
+            },
             latest: latest.map(|v| (v.number, when(v.created_at))),
         }
     }
@@ -96,6 +183,8 @@ pub(super) async fn current(
 #[template(path = "resume/editor.html")]
 struct EditorPage {
     layout: Layout,
+    base: String,
+    heading: String,
     status: CvStatus,
     text: String,
     problems: Vec<Problem>,
@@ -115,13 +204,14 @@ struct Choice {
 async fn editor_page(
     state: &AppState,
     layout: Layout,
-    user: &User,
+    edited: &EditedCv,
     headers: &HeaderMap,
     text: Option<String>,
     problems: Vec<Problem>,
 ) -> Result<Html<String>, AppError> {
-    let (cv, latest) = current(state, user).await?;
-    let status = CvStatus::new(state, user, headers, cv.as_ref(), latest.as_ref());
+    let (user, cv) = (&edited.user, edited.cv.as_ref());
+    let latest = edited.with_latest(state).await?;
+    let status = CvStatus::new(state, user, headers, cv, latest.as_ref());
     let text = text.unwrap_or_else(|| match latest {
         Some(version) => version.content,
         None => ResumeDocument::starter(&user.username, &user.email)
@@ -129,12 +219,13 @@ async fn editor_page(
             .to_owned(),
     });
     let theme = cv
-        .as_ref()
         .and_then(|cv| Theme::parse(&cv.theme))
         .unwrap_or_default();
-    let hidden = cv.map(|cv| cv.hidden_fields).unwrap_or_default();
+    let hidden = cv.map(|cv| cv.hidden_fields.clone()).unwrap_or_default();
     let page = EditorPage {
         layout,
+        base: edited.base.clone(),
+        heading: edited.title(),
         status,
         text,
         problems,
@@ -161,10 +252,10 @@ async fn editor_page(
 async fn editor(
     State(state): State<AppState>,
     layout: Layout,
-    CurrentUser(user): CurrentUser,
+    edited: EditedCv,
     headers: HeaderMap,
 ) -> Result<Html<String>, AppError> {
-    editor_page(&state, layout, &user, &headers, None, Vec::new()).await
+    editor_page(&state, layout, &edited, &headers, None, Vec::new()).await
 }
 
 #[derive(Deserialize)]
@@ -176,11 +267,11 @@ async fn save(
     State(state): State<AppState>,
     layout: Layout,
     session: Session,
-    CurrentUser(user): CurrentUser,
+    edited: EditedCv,
     headers: HeaderMap,
     SizedForm(form): SizedForm<EditorForm>,
 ) -> Result<Response, AppError> {
-    save_text(&state, layout, &session, &user, &headers, form.json).await
+    save_text(&state, layout, &session, &edited, &headers, form.json).await
 }
 
 /// Validates and saves `text` as the user's next version: back to the editor with a flash, or
@@ -189,32 +280,32 @@ async fn save_text(
     state: &AppState,
     layout: Layout,
     session: &Session,
-    user: &User,
+    edited: &EditedCv,
     headers: &HeaderMap,
     text: String,
 ) -> Result<Response, AppError> {
     let document = match ResumeDocument::parse(&text, state.settings.resume.max_bytes) {
         Ok(document) => document,
         Err(problems) => {
-            let page = editor_page(state, layout, user, headers, Some(text), problems).await?;
+            let page = editor_page(state, layout, edited, headers, Some(text), problems).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    match append(state, user, document.text()).await? {
+    match append(state, edited, document.text()).await? {
         Some(number) => {
             let message = format!("Saved as version {number}.");
             Flash::push(session, FlashKind::Success, message).await;
         }
         None => Flash::push(session, FlashKind::Info, "No changes to save.").await,
     }
-    Ok(Redirect::to("/resume").into_response())
+    Ok(Redirect::to(&edited.base).into_response())
 }
 
-/// Appends `text` as the user's next version; `None` when it is the current one already.
-async fn append(state: &AppState, user: &User, text: &str) -> Result<Option<i32>, AppError> {
+/// Appends `text` as the CV's next version; `None` when it is the current one already.
+async fn append(state: &AppState, edited: &EditedCv, text: &str) -> Result<Option<i32>, AppError> {
     let mut tx = state.db.begin().await?;
-    let cv = cvs::primary_or_create(&mut tx, user.id).await?;
-    let saved = cvs::append_version(&mut tx, &cv, text, user.id).await?;
+    let cv = edited.to_change(&mut tx).await?;
+    let saved = cvs::append_version(&mut tx, &cv, text, edited.user.id).await?;
     tx.commit().await?;
     Ok(saved.map(|version| version.number))
 }
@@ -252,7 +343,7 @@ async fn import(
     State(state): State<AppState>,
     layout: Layout,
     session: Session,
-    CurrentUser(user): CurrentUser,
+    edited: EditedCv,
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
@@ -269,11 +360,11 @@ async fn import(
             };
             // Nothing readable came: the editor keeps the saved CV.
             let problems = vec![Problem::at("", message)];
-            let page = editor_page(&state, layout, &user, &headers, None, problems).await?;
+            let page = editor_page(&state, layout, &edited, &headers, None, problems).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    save_text(&state, layout, &session, &user, &headers, text).await
+    save_text(&state, layout, &session, &edited, &headers, text).await
 }
 
 /// The bytes of the upload field `file`, if there is one. A broken upload is answered at once:
@@ -298,12 +389,8 @@ async fn read_file_field(
     Ok(upload)
 }
 
-async fn export(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-) -> Result<Response, AppError> {
-    let (_, latest) = current(&state, &user).await?;
-    let Some(version) = latest else {
+async fn export(State(state): State<AppState>, edited: EditedCv) -> Result<Response, AppError> {
+    let Some(version) = edited.with_latest(&state).await? else {
         return Ok(error_page(
             StatusCode::NOT_FOUND,
             "Nothing to export yet",
@@ -329,6 +416,8 @@ async fn export(
 #[template(path = "resume/versions.html")]
 struct VersionsPage {
     layout: Layout,
+    base: String,
+    heading: String,
     versions: Vec<VersionRow>,
 }
 
@@ -343,10 +432,10 @@ struct VersionRow {
 async fn versions(
     State(state): State<AppState>,
     layout: Layout,
-    CurrentUser(user): CurrentUser,
+    edited: EditedCv,
 ) -> Result<Html<String>, AppError> {
-    let summaries = match cvs::primary(&state.db, user.id).await? {
-        Some(cv) => cvs::versions(&state.db, user.id, cv.id).await?,
+    let summaries = match &edited.cv {
+        Some(cv) => cvs::versions(&state.db, cv.owner_id, cv.id).await?,
         None => Vec::new(),
     };
     let versions = summaries
@@ -354,7 +443,13 @@ async fn versions(
         .enumerate()
         .map(|(index, summary)| VersionRow::new(summary, index == 0))
         .collect();
-    Ok(Html(VersionsPage { layout, versions }.render()?))
+    let page = VersionsPage {
+        layout,
+        heading: edited.title(),
+        base: edited.base,
+        versions,
+    };
+    Ok(Html(page.render()?))
 }
 
 impl VersionRow {
@@ -383,6 +478,7 @@ fn size_in_words(bytes: i32) -> String {
 #[template(path = "resume/version.html")]
 struct VersionPage {
     layout: Layout,
+    base: String,
     number: i32,
     when: String,
     content: String,
@@ -401,15 +497,15 @@ struct DiffLine {
 /// or when `number` is no number at all (a mistyped address deserves a page, not a 400).
 async fn version_and_current(
     state: &AppState,
-    user: &User,
+    edited: &EditedCv,
     number: &str,
 ) -> Result<(CvVersion, CvVersion), AppError> {
     let number: i32 = number.parse().map_err(|_| AppError::NotFound)?;
-    let (cv, latest) = current(state, user).await?;
-    let (Some(cv), Some(latest)) = (cv, latest) else {
+    let latest = edited.with_latest(state).await?;
+    let (Some(cv), Some(latest)) = (&edited.cv, latest) else {
         return Err(AppError::NotFound);
     };
-    let version = cvs::version(&state.db, user.id, cv.id, number)
+    let version = cvs::version(&state.db, cv.owner_id, cv.id, number)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok((version, latest))
@@ -418,12 +514,13 @@ async fn version_and_current(
 async fn version(
     State(state): State<AppState>,
     layout: Layout,
-    CurrentUser(user): CurrentUser,
-    Path(number): Path<String>,
+    edited: EditedCv,
+    Path(VersionPath { number }): Path<VersionPath>,
 ) -> Result<Html<String>, AppError> {
-    let (version, latest) = version_and_current(&state, &user, &number).await?;
+    let (version, latest) = version_and_current(&state, &edited, &number).await?;
     let page = VersionPage {
         layout,
+        base: edited.base,
         number: version.number,
         when: when(version.created_at),
         hunks: line_diff(&latest.content, &version.content),
@@ -431,6 +528,12 @@ async fn version(
         current_number: latest.number,
     };
     Ok(Html(page.render()?))
+}
+
+/// A version's address: its number, whichever tree (`/resume` or `/cvs/{id}`) it is under.
+#[derive(Deserialize)]
+struct VersionPath {
+    number: String,
 }
 
 /// The lines that differ between `from` and `to`, three lines of context around each change.
@@ -459,11 +562,11 @@ fn line_diff(from: &str, to: &str) -> Vec<Vec<DiffLine>> {
 async fn restore(
     State(state): State<AppState>,
     session: Session,
-    CurrentUser(user): CurrentUser,
-    Path(number): Path<String>,
+    edited: EditedCv,
+    Path(VersionPath { number }): Path<VersionPath>,
 ) -> Result<Redirect, AppError> {
-    let (version, _) = version_and_current(&state, &user, &number).await?;
-    match append(&state, &user, &version.content).await? {
+    let (version, _) = version_and_current(&state, &edited, &number).await?;
+    match append(&state, &edited, &version.content).await? {
         Some(new) => {
             let message = format!("Version {} restored as version {new}.", version.number);
             Flash::push(&session, FlashKind::Success, message).await;
@@ -473,7 +576,7 @@ async fn restore(
             Flash::push(&session, FlashKind::Info, message).await;
         }
     }
-    Ok(Redirect::to("/resume"))
+    Ok(Redirect::to(&edited.base))
 }
 
 // ---------- The public page's controls ----------
@@ -481,14 +584,14 @@ async fn restore(
 async fn publish(
     State(state): State<AppState>,
     session: Session,
-    CurrentUser(user): CurrentUser,
+    edited: EditedCv,
     headers: HeaderMap,
 ) -> Result<Redirect, AppError> {
-    let (cv, latest) = current(&state, &user).await?;
-    match (cv, latest) {
+    let latest = edited.with_latest(&state).await?;
+    match (&edited.cv, latest) {
         (Some(cv), Some(_)) => {
-            cvs::set_published(&state.db, user.id, cv.id, true).await?;
-            let url = public_cv_url(&state.settings.server, &user.username, &headers);
+            cvs::set_published(&state.db, cv.owner_id, cv.id, true).await?;
+            let url = edited.public_url(&state, &headers);
             let message = format!("Your CV is public now, at {url}");
             Flash::push(&session, FlashKind::Success, message).await;
         }
@@ -497,20 +600,20 @@ async fn publish(
             Flash::push(&session, FlashKind::Error, message).await;
         }
     }
-    Ok(Redirect::to("/resume"))
+    Ok(Redirect::to(&edited.base))
 }
 
 async fn unpublish(
     State(state): State<AppState>,
     session: Session,
-    CurrentUser(user): CurrentUser,
+    edited: EditedCv,
 ) -> Result<Redirect, AppError> {
-    if let Some(cv) = cvs::primary(&state.db, user.id).await? {
-        cvs::set_published(&state.db, user.id, cv.id, false).await?;
+    if let Some(cv) = &edited.cv {
+        cvs::set_published(&state.db, cv.owner_id, cv.id, false).await?;
     }
     let message = "Your CV is private now; its public page is gone.";
     Flash::push(&session, FlashKind::Success, message).await;
-    Ok(Redirect::to("/resume"))
+    Ok(Redirect::to(&edited.base))
 }
 
 /// The settings form. `hidden` is a repeated checkbox field, which axum's own `Form` cannot
@@ -525,7 +628,7 @@ struct SettingsForm {
 async fn settings(
     State(state): State<AppState>,
     session: Session,
-    CurrentUser(user): CurrentUser,
+    edited: EditedCv,
     axum_extra::extract::Form(form): axum_extra::extract::Form<SettingsForm>,
 ) -> Result<Redirect, AppError> {
     let theme = Theme::parse(&form.theme);
@@ -533,14 +636,14 @@ async fn settings(
     let (Some(theme), true) = (theme, form.hidden.iter().all(known)) else {
         let message = "Those settings are not ones we offer; nothing was changed.";
         Flash::push(&session, FlashKind::Error, message).await;
-        return Ok(Redirect::to("/resume"));
+        return Ok(Redirect::to(&edited.base));
     };
     let mut hidden = form.hidden;
     hidden.sort();
     hidden.dedup();
     let mut db = state.db.acquire().await?;
-    let cv = cvs::primary_or_create(&mut db, user.id).await?;
-    cvs::update_public_settings(&mut *db, user.id, cv.id, theme, &hidden).await?;
+    let cv = edited.to_change(&mut db).await?;
+    cvs::update_public_settings(&mut *db, cv.owner_id, cv.id, theme, &hidden).await?;
     Flash::push(&session, FlashKind::Success, "Public page settings saved.").await;
-    Ok(Redirect::to("/resume"))
+    Ok(Redirect::to(&edited.base))
 }

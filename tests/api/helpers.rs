@@ -450,3 +450,104 @@ impl TestApp {
         .expect("jobs are counted")
     }
 }
+
+/// The text of the element with `id` in `page`, if there is one.
+pub fn element_text(page: &str, id: &str) -> Option<String> {
+    let html = scraper::Html::parse_document(page);
+    let selector = scraper::Selector::parse(&format!("#{id}")).expect("valid selector");
+    html.select(&selector)
+        .next()
+        .map(|element| element.text().collect::<String>().trim().to_owned())
+}
+
+impl TestApp {
+    /// Creates a token from `/settings/tokens` as `client` and returns its secret, read from the
+    /// page that shows it once.
+    pub async fn create_token(
+        &self,
+        client: &Client,
+        scope: &str,
+        expires_in_days: &str,
+    ) -> String {
+        let response = self
+            .post_form(
+                client,
+                "/settings/tokens",
+                &[
+                    ("name", "laptop"),
+                    ("scope", scope),
+                    ("expires_in_days", expires_in_days),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "the token is created");
+        element_text(&body(response).await, "new-token").expect("the page shows the new token")
+    }
+
+    /// A new account `username` with a token of `scope`: (its browser client, the secret).
+    pub async fn user_with_token(&self, username: &str, scope: &str) -> (Client, String) {
+        let client = self.signed_up(username).await;
+        let token = self.create_token(&client, scope, "").await;
+        (client, token)
+    }
+}
+
+impl TestApp {
+    /// A request to the API carrying `token` as a bearer token, if any.
+    pub fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let request = client().request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// The id of `username`'s primary CV, created if need be.
+    pub async fn primary_cv_id(&self, username: &str) -> Uuid {
+        let owner_id = self.user_id(username).await;
+        let mut connection = self.db.acquire().await.expect("connection");
+        txtcv::store::cvs::primary_or_create(&mut connection, owner_id)
+            .await
+            .expect("the CV exists")
+            .id
+    }
+
+    /// How many versions the CV `cv_id` has.
+    pub async fn version_count(&self, cv_id: Uuid) -> i64 {
+        sqlx::query_scalar("select count(*) from cv_versions where cv_id = $1")
+            .bind(cv_id)
+            .fetch_one(&self.db)
+            .await
+            .expect("versions are counted")
+    }
+}
+
+pub async fn json(response: Response) -> serde_json::Value {
+    response.json().await.expect("the body is JSON")
+}
+
+impl TestApp {
+    /// Creates a CV from the `/cvs` form.
+    pub async fn create_cv(&self, client: &Client, title: &str, slug: &str) -> Response {
+        self.post_form(client, "/cvs", &[("title", title), ("slug", slug)])
+            .await
+    }
+
+    /// The id of `username`'s CV with `slug`.
+    pub async fn cv_id(&self, username: &str, slug: &str) -> Uuid {
+        sqlx::query_scalar(
+            "select c.id from cvs c join users u on u.id = c.owner_id
+             where u.username = $1 and c.slug = $2",
+        )
+        .bind(username)
+        .bind(slug)
+        .fetch_one(&self.db)
+        .await
+        .expect("the CV exists")
+    }
+}

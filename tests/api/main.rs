@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod api;
 mod browser;
 mod cli;
 mod cover_letters;
@@ -14,3 +15,5 @@ mod reports;
 mod resumes;
 mod security;
 mod settings;
+mod several_cvs;
+mod tokens;

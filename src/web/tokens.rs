@@ -1,0 +1,184 @@
+//! `/settings/tokens`: the user's personal access tokens for the API and the txtcv CLI. A new
+//! token's secret is shown once, in the response that creates it, and never again.
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::{
+    current_user::CurrentUser,
+    error::AppError,
+    layout::{Flash, FlashKind, Layout},
+    resume::when,
+};
+use crate::{
+    domain::{TokenScope, TokenSecret},
+    state::AppState,
+    store::{access_tokens, users::User},
+};
+
+/// The longest a token may live when it has an expiry at all.
+const MAX_EXPIRY_DAYS: i64 = 3650;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/settings/tokens", get(index).post(create))
+        .route("/settings/tokens/{id}/revoke", post(revoke))
+}
+
+#[derive(Template)]
+#[template(path = "tokens/index.html")]
+struct TokensPage {
+    layout: Layout,
+    tokens: Vec<TokenRow>,
+    /// The secret of the token just created: shown this once.
+    new_token: Option<String>,
+    form: TokenForm,
+    error: Option<&'static str>,
+}
+
+struct TokenRow {
+    id: Uuid,
+    name: String,
+    scope: &'static str,
+    created: String,
+    last_used: String,
+    expiry: String,
+    active: bool,
+}
+
+impl TokenRow {
+    fn new(token: access_tokens::AccessToken, now: OffsetDateTime) -> Self {
+        let expired = token.expires_at.is_some_and(|at| at <= now);
+        let expiry = match (token.revoked_at, token.expires_at) {
+            (Some(at), _) => format!("revoked {}", when(at)),
+            (None, Some(at)) if expired => format!("expired {}", when(at)),
+            (None, Some(at)) => when(at),
+            (None, None) => "never".to_owned(),
+        };
+        Self {
+            id: token.id,
+            name: token.name,
+            scope: token.scope.as_str(),
+            created: when(token.created_at),
+            last_used: token.last_used_at.map_or_else(|| "never".to_owned(), when),
+            expiry,
+            active: token.revoked_at.is_none() && !expired,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct TokenForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    expires_in_days: String,
+}
+
+async fn page(
+    state: &AppState,
+    layout: Layout,
+    user: &User,
+    new_token: Option<String>,
+    form: TokenForm,
+    error: Option<&'static str>,
+) -> Result<Html<String>, AppError> {
+    let now = OffsetDateTime::now_utc();
+    let tokens = access_tokens::list(&state.db, user.id)
+        .await?
+        .into_iter()
+        .map(|token| TokenRow::new(token, now))
+        .collect();
+    let page = TokensPage {
+        layout,
+        tokens,
+        new_token,
+        form,
+        error,
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn index(
+    State(state): State<AppState>,
+    layout: Layout,
+    CurrentUser(user): CurrentUser,
+) -> Result<Html<String>, AppError> {
+    let form = TokenForm {
+        scope: "write".to_owned(),
+        ..TokenForm::default()
+    };
+    page(&state, layout, &user, None, form, None).await
+}
+
+/// A token's name, scope and lifetime as the form gives them, or what is wrong with them.
+fn parse_form(form: &TokenForm) -> Result<(&str, TokenScope, Option<Duration>), &'static str> {
+    let name = form.name.trim();
+    if !(1..=100).contains(&name.chars().count()) {
+        return Err("Give the token a name of up to 100 characters, e.g. “GitHub Actions”.");
+    }
+    let scope = TokenScope::parse(&form.scope).ok_or("Choose read or write.")?;
+    let days = form.expires_in_days.trim();
+    let lifetime = if days.is_empty() {
+        None
+    } else {
+        match days.parse::<i64>() {
+            Ok(days) if (1..=MAX_EXPIRY_DAYS).contains(&days) => Some(Duration::days(days)),
+            _ => return Err("Expiry is a number of days from 1 to 3650, or empty for never."),
+        }
+    };
+    Ok((name, scope, lifetime))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    layout: Layout,
+    CurrentUser(user): CurrentUser,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    let (name, scope, lifetime) = match parse_form(&form) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let page = page(&state, layout, &user, None, form, Some(error)).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let secret = TokenSecret::generate();
+    let expires_at = lifetime.map(|lifetime| OffsetDateTime::now_utc() + lifetime);
+    access_tokens::create(&state.db, user.id, name, scope, &secret, expires_at).await?;
+    let fresh = TokenForm {
+        scope: "write".to_owned(),
+        ..TokenForm::default()
+    };
+    let shown_once = Some(secret.expose().to_owned());
+    Ok(page(&state, layout, &user, shown_once, fresh, None)
+        .await?
+        .into_response())
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Redirect, AppError> {
+    let id = id.parse().map_err(|_| AppError::NotFound)?;
+    if !access_tokens::revoke(&state.db, user.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    let message = "Token revoked: it no longer works anywhere.";
+    Flash::push(&session, FlashKind::Success, message).await;
+    Ok(Redirect::to("/settings/tokens"))
+}
