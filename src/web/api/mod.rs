@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 pub use auth::refuse_invalid_bearer;
 use auth::{Caller, Writer};
-use problem::{ApiProblem, CvProblem};
+use problem::{ApiProblem, BodyProblems, CvProblem, NoSuchCv, ReadOnlyToken, TokenProblems};
 
 use super::host::public_cv_page_url;
 use crate::{
@@ -230,8 +230,7 @@ async fn detail(
 #[utoipa::path(get, path = "/api/cv", tag = "cv",
     responses(
         (status = 200, description = "Your CVs", body = [CvSummary]),
-        (status = 401, description = "No valid token", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the rate limit", body = ApiProblem, content_type = "application/problem+json"),
+        TokenProblems,
     ))]
 async fn list_cvs(
     State(state): State<AppState>,
@@ -251,9 +250,7 @@ async fn list_cvs(
     params(("id" = Uuid, Path, description = "The CV's id")),
     responses(
         (status = 200, description = "The CV", body = CvDetail),
-        (status = 401, description = "No valid token", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 404, description = "No such CV in your account", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the rate limit", body = ApiProblem, content_type = "application/problem+json"),
+        TokenProblems, NoSuchCv,
     ))]
 async fn get_cv(
     State(state): State<AppState>,
@@ -297,14 +294,8 @@ fn parse_contents(
     request_body(content = CvUpdate, content_type = "application/json"),
     responses(
         (status = 200, description = "Saved as a new version, or unchanged (`changed: false`)", body = CvDetail),
-        (status = 400, description = "The body is not valid JSON", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 403, description = "A read-only token", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 404, description = "No such CV in your account", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not declared JSON", body = ApiProblem, content_type = "application/problem+json"),
         (status = 422, description = "The CV has problems; nothing was saved", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the rate limit", body = ApiProblem, content_type = "application/problem+json"),
+        TokenProblems, ReadOnlyToken, NoSuchCv, BodyProblems,
     ))]
 async fn update_cv(
     State(state): State<AppState>,
@@ -325,14 +316,9 @@ async fn update_cv(
     request_body(content = NewCv, content_type = "application/json"),
     responses(
         (status = 201, description = "Created", body = CvDetail),
-        (status = 400, description = "The body is not valid JSON", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 403, description = "A read-only token", body = ApiProblem, content_type = "application/problem+json"),
         (status = 409, description = "At the cap of CVs per account", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not declared JSON", body = ApiProblem, content_type = "application/problem+json"),
         (status = 422, description = "A bad title or slug, or a CV with problems; nothing was saved", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the rate limit", body = ApiProblem, content_type = "application/problem+json"),
+        TokenProblems, ReadOnlyToken, BodyProblems,
     ))]
 async fn create_cv(
     State(state): State<AppState>,
@@ -389,11 +375,8 @@ async fn create_cv(
     params(("id" = Uuid, Path, description = "The CV's id")),
     responses(
         (status = 200, description = "Published", body = CvDetail),
-        (status = 401, description = "No valid token", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 403, description = "A read-only token", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 404, description = "No such CV in your account", body = ApiProblem, content_type = "application/problem+json"),
         (status = 409, description = "Nothing saved yet to publish", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the rate limit", body = ApiProblem, content_type = "application/problem+json"),
+        TokenProblems, ReadOnlyToken, NoSuchCv,
     ))]
 async fn publish_cv(
     State(state): State<AppState>,
@@ -418,10 +401,7 @@ async fn publish_cv(
     params(("id" = Uuid, Path, description = "The CV's id")),
     responses(
         (status = 200, description = "Private", body = CvDetail),
-        (status = 401, description = "No valid token", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 403, description = "A read-only token", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 404, description = "No such CV in your account", body = ApiProblem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the rate limit", body = ApiProblem, content_type = "application/problem+json"),
+        TokenProblems, ReadOnlyToken, NoSuchCv,
     ))]
 async fn unpublish_cv(
     State(state): State<AppState>,

@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 
 use crate::domain::resume::{Place, Problem};
 
@@ -39,6 +39,72 @@ pub struct CvProblem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
     pub message: String,
+}
+
+// The problems several routes share, named once for the OpenAPI document (`responses(…)` of
+// `#[utoipa::path]`). Only their descriptions are used: handlers answer with `ApiProblem`'s
+// constructors, so these types are never built.
+
+/// What every route may answer before it looks at the request.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "describes responses, never built")]
+pub enum TokenProblems {
+    #[response(
+        status = 401,
+        description = "No valid token",
+        content_type = "application/problem+json"
+    )]
+    Unauthorized(ApiProblem),
+    #[response(
+        status = 429,
+        description = "Over the rate limit",
+        content_type = "application/problem+json"
+    )]
+    TooManyRequests(ApiProblem),
+}
+
+/// What a route that changes CVs answers a read-only token.
+#[derive(IntoResponses)]
+#[response(
+    status = 403,
+    description = "A read-only token",
+    content_type = "application/problem+json"
+)]
+#[expect(dead_code, reason = "describes a response, never built")]
+pub struct ReadOnlyToken(ApiProblem);
+
+/// What a route about one CV answers for an id that is not the caller's.
+#[derive(IntoResponses)]
+#[response(
+    status = 404,
+    description = "No such CV in your account",
+    content_type = "application/problem+json"
+)]
+#[expect(dead_code, reason = "describes a response, never built")]
+pub struct NoSuchCv(ApiProblem);
+
+/// What a route that reads a JSON body answers for a body it cannot read.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "describes responses, never built")]
+pub enum BodyProblems {
+    #[response(
+        status = 400,
+        description = "The body is not valid JSON",
+        content_type = "application/problem+json"
+    )]
+    NotJson(ApiProblem),
+    #[response(
+        status = 413,
+        description = "The body is too large",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(ApiProblem),
+    #[response(
+        status = 415,
+        description = "The body is not declared JSON",
+        content_type = "application/problem+json"
+    )]
+    NotDeclaredJson(ApiProblem),
 }
 
 fn status_code<S: serde::Serializer>(
