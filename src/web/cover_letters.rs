@@ -13,16 +13,16 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
+use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{
-    current_user::CurrentUser,
+    current_user::{CurrentUser, SignedInOr404},
     error::AppError,
     format,
     layout::{Flash, FlashKind, Layout},
 };
 use crate::{
-    auth::AuthSession,
     domain::{CoverLetterStatus, LetterDetails, LetterDetailsErrors},
     jobs::{self, WriteCoverLetter},
     state::AppState,
@@ -148,11 +148,45 @@ async fn index(
         layout,
         &user,
         LetterForm::default(),
-        LetterDetailsErrors::default(),
-        None,
-        StatusCode::OK,
+        FormFeedback::fresh(),
     )
     .await
+}
+
+/// What the letters page says about the form (nothing, or why it was refused) and the status the
+/// page goes out with.
+struct FormFeedback {
+    errors: LetterDetailsErrors,
+    /// What stops any letter, whatever the form says (no saved CV, quota reached).
+    problem: Option<String>,
+    status: StatusCode,
+}
+
+impl FormFeedback {
+    /// Nothing to say: a blank form, or one not sent yet.
+    fn fresh() -> Self {
+        Self {
+            errors: LetterDetailsErrors::default(),
+            problem: None,
+            status: StatusCode::OK,
+        }
+    }
+
+    fn invalid(errors: LetterDetailsErrors) -> Self {
+        Self {
+            errors,
+            problem: None,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn problem(problem: String, status: StatusCode) -> Self {
+        Self {
+            errors: LetterDetailsErrors::default(),
+            problem: Some(problem),
+            status,
+        }
+    }
 }
 
 async fn letters_page(
@@ -160,9 +194,7 @@ async fn letters_page(
     layout: Layout,
     user: &User,
     form: LetterForm,
-    errors: LetterDetailsErrors,
-    problem: Option<String>,
-    status: StatusCode,
+    feedback: FormFeedback,
 ) -> Result<Response, AppError> {
     let letters = cover_letters::list(&state.db, user.id).await?;
     let cvs: Vec<CvChoice> = cvs::list(&state.db, user.id)
@@ -186,13 +218,13 @@ async fn letters_page(
         layout,
         letters: letters.into_iter().map(LetterView::from).collect(),
         form,
-        errors,
-        problem,
+        errors: feedback.errors,
+        problem: feedback.problem,
         has_cv,
         cvs,
         quota_left,
     };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((feedback.status, Html(page.render()?)).into_response())
 }
 
 /// Why a new generation cannot start now, if it cannot.
@@ -216,36 +248,29 @@ async fn create(
     CurrentUser(user): CurrentUser,
     Form(form): Form<LetterForm>,
 ) -> Result<Response, AppError> {
+    match start_letter(&state, &user, &form).await? {
+        Ok(letter_id) => Ok(Redirect::to(&format!("/cover-letters/{letter_id}")).into_response()),
+        Err(feedback) => letters_page(&state, layout, &user, form, feedback).await,
+    }
+}
+
+/// Saves the letter the form asks for and queues its writing; its id, or why it was refused.
+async fn start_letter(
+    state: &AppState,
+    user: &User,
+    form: &LetterForm,
+) -> Result<Result<Uuid, FormFeedback>, AppError> {
     let details = match LetterDetails::parse(&form.job_description, &form.company, &form.job_title)
     {
         Ok(details) => details,
-        Err(errors) => {
-            return letters_page(
-                &state,
-                layout,
-                &user,
-                form,
-                errors,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
+        Err(errors) => return Ok(Err(FormFeedback::invalid(errors))),
     };
     let mut tx = state.db.begin().await?;
-    if let Some(problem) = over_quota(&state, &mut tx, &user).await? {
-        drop(tx);
-        let errors = LetterDetailsErrors::default();
-        return letters_page(
-            &state,
-            layout,
-            &user,
-            form,
-            errors,
-            Some(problem),
+    if let Some(problem) = over_quota(state, &mut tx, user).await? {
+        return Ok(Err(FormFeedback::problem(
+            problem,
             StatusCode::TOO_MANY_REQUESTS,
-        )
-        .await;
+        )));
     }
     // The CV the user picked, else the primary; an id that is not theirs finds nothing.
     let cv = match form.cv.parse::<Uuid>() {
@@ -257,19 +282,11 @@ async fn create(
         None => None,
     };
     let Some(version) = version else {
-        drop(tx);
         let problem = "Save your CV first: letters are written from it.".to_owned();
-        let errors = LetterDetailsErrors::default();
-        return letters_page(
-            &state,
-            layout,
-            &user,
-            form,
-            errors,
-            Some(problem),
+        return Ok(Err(FormFeedback::problem(
+            problem,
             StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        )));
     };
     let new = NewLetter {
         owner_id: user.id,
@@ -278,17 +295,27 @@ async fn create(
         details: &details,
     };
     let letter = cover_letters::insert(&mut tx, new).await?;
-    cover_letters::record_generation(&mut *tx, user.id).await?;
+    queue_generation(&mut tx, user.id, letter.id).await?;
+    tx.commit().await?;
+    Ok(Ok(letter.id))
+}
+
+/// Counts a generation against the owner's quota and queues the job that writes the letter.
+async fn queue_generation(
+    tx: &mut sqlx::PgConnection,
+    owner_id: Uuid,
+    letter_id: Uuid,
+) -> Result<(), AppError> {
+    cover_letters::record_generation(&mut *tx, owner_id).await?;
     jobs::enqueue(
-        &mut tx,
+        tx,
         &WriteCoverLetter {
-            owner_id: user.id,
-            letter_id: letter.id,
+            owner_id,
+            letter_id,
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/cover-letters/{}", letter.id)).into_response())
+    Ok(())
 }
 
 async fn show(
@@ -310,10 +337,9 @@ async fn show(
 /// Never redirects: a poller that lost its session gets the 404, which htmx does not swap in.
 async fn status(
     State(state): State<AppState>,
-    auth: AuthSession,
+    SignedInOr404(user): SignedInOr404,
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    let user = auth.user.ok_or(AppError::NotFound)?;
     let letter = owned_letter(&state, &user, &id).await?;
     Ok(Html(
         StatusPartial {
@@ -325,51 +351,43 @@ async fn status(
 
 async fn retry(
     State(state): State<AppState>,
-    auth: AuthSession,
+    session: Session,
+    SignedInOr404(user): SignedInOr404,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = auth.user.ok_or(AppError::NotFound)?;
     let letter = owned_letter(&state, &user, &id).await?;
     let page = format!("/cover-letters/{}", letter.id);
     let mut tx = state.db.begin().await?;
     if let Some(problem) = over_quota(&state, &mut tx, &user).await? {
         drop(tx);
-        Flash::push(&auth.session, FlashKind::Error, problem).await;
+        Flash::push(&session, FlashKind::Error, problem).await;
         return Ok(Redirect::to(&page).into_response());
     }
     if !cover_letters::reset_for_retry(&mut *tx, user.id, letter.id).await? {
         drop(tx);
         Flash::push(
-            &auth.session,
+            &session,
             FlashKind::Info,
             "Only a failed letter can be tried again.",
         )
         .await;
         return Ok(Redirect::to(&page).into_response());
     }
-    cover_letters::record_generation(&mut *tx, user.id).await?;
-    jobs::enqueue(
-        &mut tx,
-        &WriteCoverLetter {
-            owner_id: user.id,
-            letter_id: letter.id,
-        },
-    )
-    .await?;
+    queue_generation(&mut tx, user.id, letter.id).await?;
     tx.commit().await?;
     Ok(Redirect::to(&page).into_response())
 }
 
 async fn delete(
     State(state): State<AppState>,
-    auth: AuthSession,
+    session: Session,
+    SignedInOr404(user): SignedInOr404,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = auth.user.ok_or(AppError::NotFound)?;
     let letter = owned_letter(&state, &user, &id).await?;
     cover_letters::delete(&state.db, user.id, letter.id).await?;
     Flash::push(
-        &auth.session,
+        &session,
         FlashKind::Success,
         format!("Deleted “{}”.", letter.headline()),
     )
@@ -384,11 +402,10 @@ struct DownloadQuery {
 
 async fn download(
     State(state): State<AppState>,
-    auth: AuthSession,
+    SignedInOr404(user): SignedInOr404,
     Path(id): Path<String>,
     Query(query): Query<DownloadQuery>,
 ) -> Result<Response, AppError> {
-    let user = auth.user.ok_or(AppError::NotFound)?;
     let letter = owned_letter(&state, &user, &id).await?;
     let content = letter
         .content
