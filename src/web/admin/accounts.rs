@@ -13,8 +13,8 @@ use std::time::Duration;
 use tower_sessions::Session;
 
 use super::{
-    Moderator, PAGE_SIZE, Pagination, audit::EntryView, filter_value, offset, page_number,
-    reports::ReportView,
+    Moderator, PAGE_SIZE, Pagination, audit::EntryView, filter_value, flash_outcome, offset,
+    page_number, reports::ReportView,
 };
 use crate::{
     domain::{AccountStatus, moderation::Text},
@@ -186,11 +186,7 @@ async fn done(
     outcome: Result<(), ActionError>,
     success: String,
 ) -> Result<Redirect, AppError> {
-    match outcome {
-        Ok(()) => Flash::push(session, FlashKind::Success, success).await,
-        Err(ActionError::Refused(why)) => Flash::push(session, FlashKind::Error, why).await,
-        Err(ActionError::Internal(error)) => return Err(AppError::Internal(error)),
-    }
+    flash_outcome(session, outcome, success).await?;
     Ok(Redirect::to(&account_path(username)))
 }
 
@@ -198,16 +194,34 @@ pub(super) fn account_path(username: &str) -> String {
     format!("/admin/accounts/{}", url_encode(username))
 }
 
-/// The reason field, or a message asking for it.
-async fn reason(session: &Session, form: &ReasonForm) -> Option<Text> {
-    match Text::parse(&form.reason) {
-        Ok(reason) => Some(reason),
+/// Does an action that puts a reason on the record, or asks for the reason when the form's is
+/// missing or too long. `success` says what was done to the account named.
+async fn apply_with_reason(
+    state: &AppState,
+    session: &Session,
+    admin: &User,
+    username: &str,
+    form: &ReasonForm,
+    action: fn(&Text) -> Action<'_>,
+    success: fn(&str) -> String,
+) -> Result<Redirect, AppError> {
+    let account = target(state, username).await?;
+    let reason = match Text::parse(&form.reason) {
+        Ok(reason) => reason,
         Err(error) => {
             let message = format!("Nothing was done. Reason: {error}");
             Flash::push(session, FlashKind::Error, message).await;
-            None
+            return Ok(Redirect::to(&account_path(&account.username)));
         }
-    }
+    };
+    let outcome = moderation::apply(&state.db, admin, &account, action(&reason), None).await;
+    done(
+        session,
+        &account.username,
+        outcome,
+        success(&account.username),
+    )
+    .await
 }
 
 async fn suspend(
@@ -217,23 +231,16 @@ async fn suspend(
     Path(username): Path<String>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Redirect, AppError> {
-    let account = target(&state, &username).await?;
-    let Some(reason) = reason(&session, &form).await else {
-        return Ok(Redirect::to(&account_path(&account.username)));
-    };
-    let outcome = moderation::apply(
-        &state.db,
+    apply_with_reason(
+        &state,
+        &session,
         &admin,
-        &account,
-        Action::Suspend { reason: &reason },
-        None,
+        &username,
+        &form,
+        |reason| Action::Suspend { reason },
+        |username| format!("{username} is suspended; their sessions have ended."),
     )
-    .await;
-    let message = format!(
-        "{} is suspended; their sessions have ended.",
-        account.username
-    );
-    done(&session, &account.username, outcome, message).await
+    .await
 }
 
 async fn unsuspend(
@@ -255,17 +262,16 @@ async fn unpublish(
     Path(username): Path<String>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Redirect, AppError> {
-    let account = target(&state, &username).await?;
-    let Some(reason) = reason(&session, &form).await else {
-        return Ok(Redirect::to(&account_path(&account.username)));
-    };
-    let action = Action::Unpublish { reason: &reason };
-    let outcome = moderation::apply(&state.db, &admin, &account, action, None).await;
-    let message = format!(
-        "{}'s CV is off the public web; they will see why.",
-        account.username
-    );
-    done(&session, &account.username, outcome, message).await
+    apply_with_reason(
+        &state,
+        &session,
+        &admin,
+        &username,
+        &form,
+        |reason| Action::Unpublish { reason },
+        |username| format!("{username}'s CV is off the public web; they will see why."),
+    )
+    .await
 }
 
 async fn delete(

@@ -17,10 +17,16 @@ use axum::{
     routing::get,
 };
 use axum_login::AuthzBackend;
+use tower_sessions::Session;
 
-use super::{error::AppError, form::url_encode};
+use super::{
+    error::AppError,
+    form::url_encode,
+    layout::{Flash, FlashKind},
+};
 use crate::{
     auth::{AuthSession, Permission},
+    moderation::ActionError,
     state::AppState,
     store::users::User,
 };
@@ -116,4 +122,19 @@ impl Pagination {
 /// A filter field: trimmed, and `None` when empty.
 fn filter_value(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Leaves the outcome of a moderation action for the next page: `success` when it was done, the
+/// reason when it was refused. An internal error is returned, for the error page.
+async fn flash_outcome(
+    session: &Session,
+    outcome: Result<(), ActionError>,
+    success: String,
+) -> Result<(), AppError> {
+    match outcome {
+        Ok(()) => Flash::push(session, FlashKind::Success, success).await,
+        Err(ActionError::Refused(why)) => Flash::push(session, FlashKind::Error, why).await,
+        Err(ActionError::Internal(error)) => return Err(AppError::Internal(error)),
+    }
+    Ok(())
 }

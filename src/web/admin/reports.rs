@@ -11,10 +11,10 @@ use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::{Moderator, PAGE_SIZE, Pagination, offset, page_number};
+use super::{Moderator, PAGE_SIZE, Pagination, flash_outcome, offset, page_number};
 use crate::{
     domain::moderation::{ReportCategory, Resolution, Text},
-    moderation::{self, Action, ActionError, Answering},
+    moderation::{self, Action, Answering},
     state::AppState,
     store::{
         reports::{self, Report},
@@ -146,17 +146,12 @@ async fn resolve(
         report_id: report.id,
         note: note.as_ref(),
     };
-    match moderation::apply(&state.db, &admin, &account, action, Some(answering)).await {
-        Ok(()) => {
-            let message = format!(
-                "The report about {} is resolved ({}).",
-                account.username,
-                resolution.as_str()
-            );
-            Flash::push(&session, FlashKind::Success, message).await;
-        }
-        Err(ActionError::Refused(why)) => Flash::push(&session, FlashKind::Error, why).await,
-        Err(ActionError::Internal(error)) => return Err(AppError::Internal(error)),
-    }
+    let outcome = moderation::apply(&state.db, &admin, &account, action, Some(answering)).await;
+    let success = format!(
+        "The report about {} is resolved ({}).",
+        account.username,
+        resolution.as_str()
+    );
+    flash_outcome(&session, outcome, success).await?;
     Ok(back)
 }
