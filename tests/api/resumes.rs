@@ -139,15 +139,9 @@ async fn a_refused_save_keeps_the_saved_version_and_the_text_as_typed() {
 async fn an_oversized_body_gets_a_413_page_and_nothing_is_saved() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    let huge = json!({"basics": {"summary": "x".repeat(300 * 1024)}}).to_string();
 
-    let response = app.save_cv(&ada, &huge).await;
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(
-        body(response)
-            .await
-            .contains("larger than the 256 KB we accept")
-    );
+    let response = app.save_cv(&ada, &over_the_body_limit()).await;
+    assert_refused_as_too_large(response).await;
     assert!(app.cv_versions("ada").await.is_empty());
 }
 
@@ -155,16 +149,25 @@ async fn an_oversized_body_gets_a_413_page_and_nothing_is_saved() {
 async fn an_oversized_import_gets_a_413_page_and_nothing_is_saved() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    let huge = json!({"basics": {"summary": "x".repeat(300 * 1024)}}).to_string();
 
-    let response = app.import_cv(&ada, &huge).await;
+    let response = app.import_cv(&ada, &over_the_body_limit()).await;
+    assert_refused_as_too_large(response).await;
+    assert!(app.cv_versions("ada").await.is_empty());
+}
+
+/// A JSON document of 300 KB, over the server's 256 KB body limit.
+fn over_the_body_limit() -> String {
+    json!({"basics": {"summary": "x".repeat(300 * 1024)}}).to_string()
+}
+
+/// The 413 page that names the limit.
+async fn assert_refused_as_too_large(response: reqwest::Response) {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
         body(response)
             .await
             .contains("larger than the 256 KB we accept")
     );
-    assert!(app.cv_versions("ada").await.is_empty());
 }
 
 #[tokio::test]
@@ -579,9 +582,7 @@ async fn an_anonymous_visitor_is_sent_to_log_in_on_every_cv_route() {
         "/resume/versions/1",
         "/resume/export",
     ] {
-        let response = app.get(&anonymous, path).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-        assert!(location(&response).starts_with("/login?next="), "{path}");
+        assert_sent_to_login(&app.get(&anonymous, path).await, path);
     }
     for (path, form) in [
         ("/resume", vec![("json", "{}")]),
@@ -590,15 +591,17 @@ async fn an_anonymous_visitor_is_sent_to_log_in_on_every_cv_route() {
         ("/resume/unpublish", vec![]),
         ("/resume/settings", vec![("theme", "modern")]),
     ] {
-        let response = app.post_form(&anonymous, path, &form).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-        assert!(location(&response).starts_with("/login?next="), "{path}");
+        assert_sent_to_login(&app.post_form(&anonymous, path, &form).await, path);
     }
-    let import = app.import_cv(&anonymous, "{}").await;
-    assert_eq!(import.status(), StatusCode::SEE_OTHER);
-    assert!(location(&import).starts_with("/login?next="));
+    assert_sent_to_login(&app.import_cv(&anonymous, "{}").await, "import");
     assert_eq!(
         (app.cv_versions("ada").await, app.cv_row("ada").await),
         before
     );
+}
+
+/// A redirect to the login page, which will bring the visitor back; `what` names the request.
+fn assert_sent_to_login(response: &reqwest::Response, what: &str) {
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{what}");
+    assert!(location(response).starts_with("/login?next="), "{what}");
 }
