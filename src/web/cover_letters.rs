@@ -1,6 +1,7 @@
 //! Cover letters: ask for one, watch it being written (an htmx partial that polls itself while the
-//! letter is not final), read, copy, download, retry or delete it. Only its owner gets any of it;
-//! everyone else gets the same 404 as for a letter that does not exist.
+//! letter is not final), read, copy, download, retry or delete it. Only its owner gets any of it:
+//! another member gets the same 404 as for a letter that does not exist, and so does an anonymous
+//! visitor, except on the pages (the list and a letter's page), which ask them to log in first.
 
 use std::time::Duration;
 

@@ -8,7 +8,8 @@ use crate::helpers::{
     body, client, location, pretty, sample_resume_text, spawn_app, spawn_app_with,
 };
 
-fn small_cv(name: &str) -> String {
+/// A small CV as the text someone would type (the shared `helpers::small_cv` is a JSON value).
+fn small_cv_text(name: &str) -> String {
     json!({
         "basics": {"name": name, "email": "ada@example.org", "url": "https://ada.example.org"},
         "work": [{"name": "Analytical Engines", "position": "Programmer", "startDate": "1842-09"}]
@@ -36,15 +37,15 @@ async fn a_valid_cv_is_saved_as_version_1_and_shown_pretty_in_the_editor() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
 
-    let response = app.save_cv(&ada, &small_cv("Ada Lovelace")).await;
+    let response = app.save_cv(&ada, &small_cv_text("Ada Lovelace")).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/resume");
 
     let versions = app.cv_versions("ada").await;
-    assert_eq!(versions, vec![(1, pretty(&small_cv("Ada Lovelace")))]);
+    assert_eq!(versions, vec![(1, pretty(&small_cv_text("Ada Lovelace")))]);
     let page = body(app.get(&ada, "/resume").await).await;
     assert!(page.contains("Saved as version 1."), "a flash confirms");
-    assert_eq!(editor_text(&page), pretty(&small_cv("Ada Lovelace")));
+    assert_eq!(editor_text(&page), pretty(&small_cv_text("Ada Lovelace")));
     assert!(page.contains("Version 1"));
 }
 
@@ -117,7 +118,7 @@ async fn schema_and_rule_errors_name_the_json_pointer_of_each_problem() {
 async fn a_refused_save_keeps_the_saved_version_and_the_text_as_typed() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    app.save_cv(&ada, &small_cv("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
     let typed = "{\"basics\": {\"name\": \"</textarea><script>alert(1)</script> & co\"},\n  oops";
 
     let response = app.save_cv(&ada, typed).await;
@@ -131,7 +132,7 @@ async fn a_refused_save_keeps_the_saved_version_and_the_text_as_typed() {
     assert!(!page.contains("<script>alert(1)"));
     assert_eq!(
         app.cv_versions("ada").await,
-        vec![(1, pretty(&small_cv("Ada")))]
+        vec![(1, pretty(&small_cv_text("Ada")))]
     );
 }
 
@@ -174,7 +175,7 @@ async fn assert_refused_as_too_large(response: reqwest::Response) {
 async fn an_import_without_a_file_asks_for_one_and_keeps_the_saved_cv_in_the_editor() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    app.save_cv(&ada, &small_cv("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
 
     let response = ada
         .post(app.url("/resume/import"))
@@ -185,7 +186,7 @@ async fn an_import_without_a_file_asks_for_one_and_keeps_the_saved_cv_in_the_edi
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = body(response).await;
     assert!(page.contains("Choose a .json file to import."));
-    assert_eq!(editor_text(&page), pretty(&small_cv("Ada")));
+    assert_eq!(editor_text(&page), pretty(&small_cv_text("Ada")));
 }
 
 #[tokio::test]
@@ -204,10 +205,10 @@ async fn a_cv_over_the_document_limit_is_refused_with_a_clear_message() {
 async fn saving_the_same_document_again_makes_no_new_version_however_it_is_formatted() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    app.save_cv(&ada, &small_cv("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
     app.get(&ada, "/resume").await;
 
-    let response = app.save_cv(&ada, &pretty(&small_cv("Ada"))).await;
+    let response = app.save_cv(&ada, &pretty(&small_cv_text("Ada"))).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.cv_versions("ada").await.len(), 1);
     assert!(
@@ -221,8 +222,8 @@ async fn saving_the_same_document_again_makes_no_new_version_however_it_is_forma
 async fn versions_are_listed_newest_first_with_author_size_and_the_current_one_marked() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    app.save_cv(&ada, &small_cv("Ada")).await;
-    app.save_cv(&ada, &small_cv("Ada Lovelace")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada Lovelace")).await;
 
     let response = app.get(&ada, "/resume/versions").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -239,8 +240,8 @@ async fn versions_are_listed_newest_first_with_author_size_and_the_current_one_m
 async fn a_version_shows_its_content_and_its_differences_from_the_current_one() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    app.save_cv(&ada, &small_cv("Ada")).await;
-    app.save_cv(&ada, &small_cv("Ada Lovelace")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada Lovelace")).await;
 
     let response = app.get(&ada, "/resume/versions/1").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -270,7 +271,7 @@ async fn an_unknown_version_is_not_found() {
         StatusCode::NOT_FOUND
     );
 
-    app.save_cv(&ada, &small_cv("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
     for path in [
         "/resume/versions/2",
         "/resume/versions/0",
@@ -291,14 +292,14 @@ async fn an_unknown_version_is_not_found() {
 async fn restoring_a_version_saves_its_content_as_a_new_version() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    app.save_cv(&ada, &small_cv("Ada")).await;
-    app.save_cv(&ada, &small_cv("Ada Lovelace")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada Lovelace")).await;
 
     let response = app.post_form(&ada, "/resume/versions/1/restore", &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let versions = app.cv_versions("ada").await;
     assert_eq!(versions.len(), 3);
-    assert_eq!(versions[2], (3, pretty(&small_cv("Ada"))));
+    assert_eq!(versions[2], (3, pretty(&small_cv_text("Ada"))));
     assert!(
         body(app.get(&ada, "/resume").await)
             .await
@@ -349,7 +350,7 @@ async fn an_invalid_import_shows_its_problems_with_the_file_in_the_editor() {
 async fn the_saved_cv_is_exported_as_a_resume_json_download() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    app.save_cv(&ada, &small_cv("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
 
     let response = app.get(&ada, "/resume/export").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -358,7 +359,7 @@ async fn the_saved_cv_is_exported_as_a_resume_json_download() {
         response.headers()[header::CONTENT_DISPOSITION],
         "attachment; filename=\"resume.json\""
     );
-    assert_eq!(body(response).await, pretty(&small_cv("Ada")));
+    assert_eq!(body(response).await, pretty(&small_cv_text("Ada")));
 }
 
 #[tokio::test]
@@ -398,7 +399,7 @@ async fn publishing_is_refused_until_a_version_is_saved() {
 async fn publishing_and_unpublishing_flip_the_cv_and_bump_its_timestamp() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    app.save_cv(&ada, &small_cv("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
     let (_, _, _, saved_at) = app.cv_row("ada").await.unwrap();
 
     app.post_form(&ada, "/resume/publish", &[]).await;
@@ -483,7 +484,7 @@ async fn the_dashboard_shows_the_cv_state_and_its_views_over_30_days() {
     assert!(empty.contains("no CV yet"));
     assert!(empty.contains("Write your CV"));
 
-    app.save_cv(&ada, &small_cv("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
     app.post_form(&ada, "/resume/publish", &[]).await;
     sqlx::query(
         "insert into cv_daily_views (owner_id, cv_id, day, views)
@@ -511,8 +512,8 @@ async fn the_dashboard_shows_the_cv_state_and_its_views_over_30_days() {
 async fn another_user_only_ever_sees_and_changes_their_own_cv() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    app.save_cv(&ada, &small_cv("Ada Lovelace")).await;
-    app.save_cv(&ada, &small_cv("Ada King")).await;
+    app.save_cv(&ada, &small_cv_text("Ada Lovelace")).await;
+    app.save_cv(&ada, &small_cv_text("Ada King")).await;
     let ada_before = (app.cv_versions("ada").await, app.cv_row("ada").await);
     let bob = app.signed_up("bob").await;
 
@@ -572,7 +573,7 @@ async fn another_user_only_ever_sees_and_changes_their_own_cv() {
 async fn an_anonymous_visitor_is_sent_to_log_in_on_every_cv_route() {
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
-    app.save_cv(&ada, &small_cv("Ada")).await;
+    app.save_cv(&ada, &small_cv_text("Ada")).await;
     let before = (app.cv_versions("ada").await, app.cv_row("ada").await);
     let anonymous = client();
 
