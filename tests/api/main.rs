@@ -10,4 +10,5 @@ mod helpers;
 mod mock_llm;
 mod public_cv;
 mod resumes;
+mod scale_out;
 mod security;
