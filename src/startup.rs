@@ -11,6 +11,7 @@ use tower_sessions::ExpiredDeletion;
 
 use crate::{
     auth::Hasher,
+    cache::Caches,
     config::{Profile, Settings},
     db,
     jobs::{self, JobContext},
@@ -45,11 +46,14 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .await
             .with_context(|| format!("cannot listen on {address} (is another server using it?)"))?;
+        let caches = Caches::default();
+        caches.keep_fresh(db.clone());
         let state = AppState {
             hasher: Hasher::new(settings.auth.max_concurrent_hashes)?,
             settings: Arc::new(settings),
             db,
             rendered_pages: RenderedPages::new(RENDERED_PAGES_MAX_BYTES),
+            caches,
         };
         Ok(Self {
             listener,

@@ -4,7 +4,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::Hasher;
-use crate::store::users::{self, User};
+use crate::{
+    cache::UserCache,
+    store::users::{self, User},
+};
 
 pub type AuthSession = axum_login::AuthSession<Backend>;
 
@@ -50,11 +53,12 @@ pub enum LoginOutcome {
 pub struct Backend {
     db: PgPool,
     hasher: Hasher,
+    users: UserCache,
 }
 
 impl Backend {
-    pub fn new(db: PgPool, hasher: Hasher) -> Self {
-        Self { db, hasher }
+    pub fn new(db: PgPool, hasher: Hasher, users: UserCache) -> Self {
+        Self { db, hasher, users }
     }
 
     pub async fn check(&self, credentials: Credentials) -> Result<LoginOutcome, BackendError> {
@@ -81,10 +85,20 @@ impl AuthnBackend for Backend {
         })
     }
 
-    // Runs on every request with a session: a suspended account's sessions stop working at once.
+    // Runs on every request with a session, so it is served from memory when hot. A suspension
+    // or password change evicts the user in every process at commit (see `crate::cache`), so a
+    // suspended account's sessions stop working at once; at worst within `cache::FRESH_FOR`.
     async fn get_user(&self, id: &Uuid) -> Result<Option<User>, BackendError> {
-        Ok(users::find_by_id(&self.db, *id)
-            .await?
-            .filter(User::is_active))
+        let user = match self.users.get(id) {
+            Some(user) => Some(user),
+            None => {
+                let user = users::find_by_id(&self.db, *id).await?;
+                if let Some(user) = &user {
+                    self.users.insert(user.id, user.clone());
+                }
+                user
+            }
+        };
+        Ok(user.filter(User::is_active))
     }
 }

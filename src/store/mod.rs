@@ -4,6 +4,7 @@
 pub mod auth_attempts;
 pub mod cover_letters;
 pub mod cvs;
+pub mod evictions;
 pub mod public_cvs;
 pub mod sessions;
 pub mod users;

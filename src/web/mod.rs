@@ -139,14 +139,19 @@ async fn dispatch_by_host(State(sites): State<Sites>, mut request: Request) -> R
 fn app_router(state: AppState) -> Router {
     let scheme = state.settings.server.public_scheme;
     let session_days = state.settings.auth.session_days;
-    let sessions = SessionManagerLayer::new(PgSessionStore::new(state.db.clone()))
+    let store = PgSessionStore::with_cache(state.db.clone(), state.caches.sessions.clone());
+    let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_secure(scheme == Scheme::Https)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::days(session_days)));
-    let backend = Backend::new(state.db.clone(), state.hasher.clone());
+    let backend = Backend::new(
+        state.db.clone(),
+        state.hasher.clone(),
+        state.caches.users.clone(),
+    );
     let auth = AuthManagerLayerBuilder::new(backend, sessions)
         .with_data_key(AUTH_DATA_KEY)
         .build();

@@ -172,11 +172,19 @@ async fn resume_json(
     Ok(response)
 }
 
-/// Unknown, unpublished, suspended and empty are one and the same 404.
+/// Unknown, unpublished, suspended and empty are one and the same 404. From memory when hot:
+/// a publish, save, theme change or suspension evicts it at commit (`crate::cache`).
 async fn published(state: &AppState, username: &str) -> Result<PublishedCv, AppError> {
-    public_cvs::published(&state.db, username)
-        .await?
-        .ok_or(AppError::NotFound)
+    let cache = &state.caches.published;
+    let cv = match cache.get(username) {
+        Some(cv) => cv,
+        None => {
+            let cv = public_cvs::published(&state.db, username).await?;
+            cache.insert(username.to_owned(), cv.clone());
+            cv
+        }
+    };
+    cv.ok_or(AppError::NotFound)
 }
 
 /// 304 when the visitor's copy is current; otherwise the rendered body, from memory when it has

@@ -239,8 +239,42 @@ async fn a_session_created_on_one_web_process_works_on_the_other() {
 
     let logout = ada.post(webs[1].url("/logout")).send().await.unwrap();
     assert_eq!(logout.status(), StatusCode::SEE_OTHER);
-    let back = ada.get(webs[0].url("/cover-letters")).send().await.unwrap();
-    assert_eq!(back.status(), StatusCode::SEE_OTHER, "signed out on both");
+    assert_signed_out_within_a_second(&ada, &webs[0]).await;
+}
+
+/// Web processes cache sessions and users; PostgreSQL tells them of a change at commit, well
+/// before their entries would expire on their own (`txtcv::cache::FRESH_FOR`).
+async fn assert_signed_out_within_a_second(client: &Client, web: &WebProcess) {
+    assert!(txtcv::cache::FRESH_FOR > Duration::from_secs(1));
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let response = client.get(web.url("/cover-letters")).send().await.unwrap();
+        if response.status() == StatusCode::SEE_OTHER {
+            return;
+        }
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(Instant::now() < deadline, "still signed in after a second");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspension_made_elsewhere_ends_a_cached_session_within_a_second() {
+    let app = spawn_web_only().await;
+    let web = web_process(&app).await;
+    let ada = signed_up_with_cv(&app, &web, "ada").await;
+    let hot = ada.get(web.url("/cover-letters")).send().await.unwrap();
+    assert_eq!(hot.status(), StatusCode::OK);
+
+    // As an administrator's suspension does it, from another process.
+    let ada_id = app.user_id("ada").await;
+    sqlx::query("update users set status = 'suspended' where id = $1")
+        .bind(ada_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    assert_signed_out_within_a_second(&ada, &web).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
