@@ -43,7 +43,7 @@ use crate::{
     store::sessions::{AUTH_DATA_KEY, PgSessionStore},
 };
 pub use error::AppError;
-pub use public_cv::RenderedPages;
+pub use public_cv::{PageViews, RenderedPages};
 
 pub const SESSION_COOKIE: &str = "txtcv_session";
 
