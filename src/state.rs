@@ -3,7 +3,12 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
-use crate::{auth::Hasher, cache::Caches, config::Settings, web::{PageViews, RenderedPages}};
+use crate::{
+    auth::Hasher,
+    cache::Caches,
+    config::Settings,
+    web::{PageViews, RenderedPages},
+};
 
 /// What every handler may need; cheap to clone.
 #[derive(Clone)]

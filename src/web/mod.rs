@@ -28,6 +28,11 @@ use axum::{
 use axum_login::AuthManagerLayerBuilder;
 use tower::ServiceExt;
 use tower_http::{
+    CompressionLevel,
+    compression::{
+        CompressionLayer,
+        predicate::{And, DefaultPredicate, Predicate, SizeAbove},
+    },
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
     set_header::SetResponseHeaderLayer,
@@ -64,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/static", ServeDir::new(crate::static_dir()))
         .fallback(dispatch_by_host)
         .with_state(sites)
+        .layer(compression())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             csrf::same_origin_only,
@@ -93,6 +99,20 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
+
+/// gzip or brotli, as the browser prefers, for bodies big enough to gain from it: pages, the
+/// stylesheet and scripts, but not a small htmx partial. Public CV pages come gzipped already
+/// (compressed once, when rendered), which this layer leaves alone.
+fn compression() -> CompressionLayer<And<DefaultPredicate, SizeAbove>> {
+    CompressionLayer::new()
+        .gzip(true)
+        .br(true)
+        .quality(CompressionLevel::Fastest)
+        .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES)))
+}
+
+/// Below about a kilobyte, compressing saves less than it costs.
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 fn security_headers() -> tower::layer::util::Stack<
     SetResponseHeaderLayer<HeaderValue>,

@@ -41,19 +41,63 @@ pub fn router() -> Router<AppState> {
 /// process agrees; old entries age out. Bounded by the bytes it holds (moka: a concurrent cache
 /// with size-aware eviction, so a burst of big CVs cannot exhaust memory).
 #[derive(Clone)]
-pub struct RenderedPages(Cache<RenderKey, Bytes>);
+pub struct RenderedPages(Cache<RenderKey, Rendered>);
 
 impl RenderedPages {
     pub fn new(max_bytes: u64) -> Self {
         Self(
             Cache::builder()
                 .max_capacity(max_bytes)
-                .weigher(|key: &RenderKey, body: &Bytes| {
-                    u32::try_from(key.weight() + body.len()).unwrap_or(u32::MAX)
+                .weigher(|key: &RenderKey, body: &Rendered| {
+                    u32::try_from(key.weight() + body.plain.len() + body.gzip.len())
+                        .unwrap_or(u32::MAX)
                 })
                 .build(),
         )
     }
+}
+
+/// A rendered body, and the same gzipped once, so browsers get it small without the cost of
+/// compressing it at every request.
+#[derive(Clone)]
+pub struct Rendered {
+    plain: Bytes,
+    gzip: Bytes,
+}
+
+impl Rendered {
+    fn new(plain: String) -> Result<Self, AppError> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(plain.as_bytes())?;
+        Ok(Self {
+            gzip: Bytes::from(encoder.finish()?),
+            plain: Bytes::from(plain),
+        })
+    }
+
+    /// The gzipped body when the request accepts it, with the headers that say so.
+    fn for_request(&self, request: &HeaderMap) -> (Option<HeaderValue>, Bytes) {
+        if accepts_gzip(request) {
+            (Some(HeaderValue::from_static("gzip")), self.gzip.clone())
+        } else {
+            (None, self.plain.clone())
+        }
+    }
+}
+
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| p.replace(' ', "") == "q=0");
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -219,17 +263,27 @@ where
             // Saved documents are valid JSON; should one not be, the page is empty, not an error.
             let document = serde_json::from_str(&content).unwrap_or_default();
             let visible = without_hidden_fields(&document, &cv.hidden_fields);
-            let body = Bytes::from(render(&visible)?);
+            let body = Rendered::new(render(&visible)?)?;
             state.rendered_pages.0.insert(key, body.clone());
             body
         }
     };
-    Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+    let (encoding, body) = body.for_request(request);
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
+        ],
         validators.headers(),
         body,
     )
-        .into_response())
+        .into_response();
+    if let Some(encoding) = encoding {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, encoding);
+    }
+    Ok(response)
 }
 
 struct Validators {
@@ -306,12 +360,11 @@ impl PageViews {
             let mut ticks = tokio::time::interval(Self::FLUSH_EVERY);
             loop {
                 ticks.tick().await;
-                let counted: Vec<_> = std::mem::take(
-                    &mut *views.0.lock().unwrap_or_else(PoisonError::into_inner),
-                )
-                .into_iter()
-                .map(|((owner_id, cv_id), count)| (owner_id, cv_id, count))
-                .collect();
+                let counted: Vec<_> =
+                    std::mem::take(&mut *views.0.lock().unwrap_or_else(PoisonError::into_inner))
+                        .into_iter()
+                        .map(|((owner_id, cv_id), count)| (owner_id, cv_id, count))
+                        .collect();
                 if counted.is_empty() {
                     continue;
                 }

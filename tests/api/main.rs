@@ -5,6 +5,7 @@ mod accounts;
 mod browser;
 mod cli;
 mod cover_letters;
+mod fast_paths;
 mod health;
 mod helpers;
 mod mock_llm;
