@@ -3,11 +3,20 @@
 //! announces a change to its row (`store::evictions`, sent by triggers at commit, whichever
 //! process or script made the change), and expires after [`FRESH_FOR`] anyway, which bounds how
 //! stale an entry can be should a notification be missed. When the listening connection drops,
-//! everything is dropped, since notifications may have been lost meanwhile.
+//! everything is dropped, since notifications may have been lost meanwhile. A value read from the
+//! database is kept only if nothing was evicted while it was being read, so a read that raced a
+//! change cannot put the old state back after its eviction.
 
-use std::time::Duration;
+use std::{
+    hash::Hash,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
-use moka::sync::Cache;
+use moka::{Equivalent, sync::Cache};
 use sqlx::PgPool;
 use tower_sessions::session::{Id, Record};
 use uuid::Uuid;
@@ -19,16 +28,77 @@ use crate::store::{
 };
 
 /// The longest an entry is trusted without hearing from PostgreSQL.
-pub const FRESH_FOR: Duration = Duration::from_secs(5);
+pub const FRESH_FOR: Duration = Duration::from_secs(10);
 
 /// Entries per cache: a session record or a user is well under a kilobyte.
 const MAX_ENTRIES: u64 = 100_000;
 
-pub type SessionCache = Cache<Id, Record>;
-pub type UserCache = Cache<Uuid, User>;
+pub type SessionCache = Fresh<Id, Record>;
+pub type UserCache = Fresh<Uuid, User>;
 /// By username; `None` (unknown, unpublished, suspended or empty) is remembered too, so a flood
 /// of requests for a missing CV costs no queries either.
-pub type PublishedCache = Cache<String, Option<PublishedCv>>;
+pub type PublishedCache = Fresh<String, Option<PublishedCv>>;
+
+/// One cache, and the count of evictions heard by all of them.
+#[derive(Clone)]
+pub struct Fresh<K, V> {
+    entries: Cache<K, V>,
+    evictions: Arc<AtomicU64>,
+}
+
+/// The number of evictions heard when a read from the database began.
+#[derive(Clone, Copy)]
+pub struct ReadStart(u64);
+
+impl<K, V> Fresh<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn new(evictions: Arc<AtomicU64>) -> Self {
+        Self {
+            entries: Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .time_to_live(FRESH_FOR)
+                .build(),
+            evictions,
+        }
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        Q: Equivalent<K> + Hash + ?Sized,
+    {
+        self.entries.get(key)
+    }
+
+    /// Call before reading what [`Self::keep`] will keep.
+    pub fn read_start(&self) -> ReadStart {
+        ReadStart(self.evictions.load(Ordering::Acquire))
+    }
+
+    /// Keeps `value`, read from the database since `start`, unless something was evicted since.
+    pub fn keep(&self, start: ReadStart, key: K, value: V) {
+        if self.evictions.load(Ordering::Acquire) == start.0 {
+            self.entries.insert(key, value);
+        }
+    }
+
+    /// Keeps `value` as this process just wrote it.
+    pub fn insert(&self, key: K, value: V) {
+        self.entries.insert(key, value);
+    }
+
+    pub fn invalidate(&self, key: &K) {
+        self.evictions.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate(key);
+    }
+
+    fn invalidate_all(&self) {
+        self.evictions.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate_all();
+    }
+}
 
 #[derive(Clone)]
 pub struct Caches {
@@ -39,23 +109,13 @@ pub struct Caches {
 
 impl Default for Caches {
     fn default() -> Self {
+        let evictions = Arc::new(AtomicU64::new(0));
         Self {
-            sessions: new_cache(),
-            users: new_cache(),
-            published: new_cache(),
+            sessions: Fresh::new(evictions.clone()),
+            users: Fresh::new(evictions.clone()),
+            published: Fresh::new(evictions),
         }
     }
-}
-
-fn new_cache<K, V>() -> Cache<K, V>
-where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    Cache::builder()
-        .max_capacity(MAX_ENTRIES)
-        .time_to_live(FRESH_FOR)
-        .build()
 }
 
 impl Caches {

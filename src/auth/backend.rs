@@ -87,14 +87,15 @@ impl AuthnBackend for Backend {
 
     // Runs on every request with a session, so it is served from memory when hot. A suspension
     // or password change evicts the user in every process at commit (see `crate::cache`), so a
-    // suspended account's sessions stop working at once; at worst within `cache::FRESH_FOR`.
+    // suspended account's sessions stop working at once; at the latest after `cache::FRESH_FOR`.
     async fn get_user(&self, id: &Uuid) -> Result<Option<User>, BackendError> {
         let user = match self.users.get(id) {
             Some(user) => Some(user),
             None => {
+                let start = self.users.read_start();
                 let user = users::find_by_id(&self.db, *id).await?;
                 if let Some(user) = &user {
-                    self.users.insert(user.id, user.clone());
+                    self.users.keep(start, user.id, user.clone());
                 }
                 user
             }

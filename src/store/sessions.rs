@@ -117,6 +117,7 @@ impl SessionStore for PgSessionStore {
         {
             return Ok(Some(record));
         }
+        let start = self.cache.as_ref().map(SessionCache::read_start);
         let row: Option<(serde_json::Value, time::OffsetDateTime)> = sqlx::query_as(
             "select data, expires_at from sessions where id = $1 and expires_at > now()",
         )
@@ -135,8 +136,8 @@ impl SessionStore for PgSessionStore {
                 })
             })
             .transpose()?;
-        if let Some(record) = &record {
-            self.remember(record);
+        if let (Some(cache), Some(start), Some(record)) = (&self.cache, start, &record) {
+            cache.keep(start, record.id, record.clone());
         }
         Ok(record)
     }

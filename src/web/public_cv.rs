@@ -226,8 +226,9 @@ async fn published(state: &AppState, username: &str) -> Result<PublishedCv, AppE
     let cv = match cache.get(username) {
         Some(cv) => cv,
         None => {
+            let start = cache.read_start();
             let cv = public_cvs::published(&state.db, username).await?;
-            cache.insert(username.to_owned(), cv.clone());
+            cache.keep(start, username.to_owned(), cv.clone());
             cv
         }
     };
