@@ -4,7 +4,7 @@
 # txtcv and nginx, and drives them with wrk. Raw outputs go to $OUT; a summary is printed.
 #
 # Cores: txtcv and nginx run on core 0, wrk on core 1 (taskset); PostgreSQL is not pinned.
-# Knobs (environment): USERS (500), SESSIONS_PER_USER (20), DURATION (10 s per throughput run),
+# Knobs (environment): TXTCV_BIN, USERS (500), SESSIONS_PER_USER (20), DURATION (10 s per throughput run),
 # E_DURATION (60 s), E_RATE (5000 req/s), LETTERS (2000), D_RATE (enqueue rate, 1000/s).
 set -euo pipefail
 
@@ -21,7 +21,8 @@ SERVER_CORE=${SERVER_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-1}
 OUT=${OUT:-$HOME/.cache/txtcv-bench/last}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/txtcv-target}
-BIN=$CARGO_TARGET_DIR/release/txtcv
+# TXTCV_BIN: a binary to use instead of building one (to try the script quickly).
+BIN=${TXTCV_BIN:-$CARGO_TARGET_DIR/release/txtcv}
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 say() { printf '\n== %s\n' "$*" >&2; }
@@ -36,8 +37,10 @@ if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null && ! [ -x /usr/s
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-say "building txtcv (release)"
-cargo build --release --quiet
+if [ -z "${TXTCV_BIN:-}" ]; then
+  say "building txtcv (release)"
+  cargo build --release --quiet
+fi
 
 # --- database -------------------------------------------------------------------------------------
 if [ -z "${DATABASE_URL:-}" ]; then
@@ -151,7 +154,8 @@ PARTIAL_BYTES=$(wc -c <"$OUT/partial.html")
 
 say "D: $LETTERS letters enqueued at $D_RATE/s over HTTP, written by the builtin writer"
 D_SECONDS=$(( LETTERS / D_RATE + 3 ))
-run_wrk d-enqueue "$APP" "$D_SECONDS" 64 enqueue "$OUT/pollers.txt" "$D_RATE" "$LETTERS"
+# wrk takes one request from the script that it never sends; the count below is from the rows.
+run_wrk d-enqueue "$APP" "$D_SECONDS" 64 enqueue "$OUT/pollers.txt" "$D_RATE" "$((LETTERS + 1))"
 until [ "$(psql -qAt "$BENCH_URL" -c "select count(*) from cover_letters
           where job_title is null and status in ('pending', 'running')")" = 0 ]; do sleep 0.2; done
 psql -qAt -F' ' "$BENCH_URL" >"$OUT/d.txt" -c "
