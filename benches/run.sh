@@ -25,6 +25,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/txtcv-target}
 BIN=${TXTCV_BIN:-$CARGO_TARGET_DIR/release/txtcv}
 rm -rf "$OUT" && mkdir -p "$OUT"
 
+wait_for() {
+  for _ in $(seq 100); do curl -sf "$1" >/dev/null && return; sleep 0.2; done
+  echo "no answer from $1" >&2; exit 1
+}
 say() { printf '\n== %s\n' "$*" >&2; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -57,7 +61,11 @@ psql -q "$ADMIN_URL" -c 'drop database if exists txtcv_bench with (force)' -c 'c
 
 PORT=$(free_port)
 PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "${WWW:-/nonexistent}"
+}
 trap cleanup EXIT
 
 say "starting txtcv on :$PORT (core $SERVER_CORE)"
@@ -68,7 +76,7 @@ export TXTCV__COVER_LETTERS__DAILY_QUOTA=1000000 TXTCV__WORKER__CONCURRENCY=${WO
 taskset -c "$SERVER_CORE" "$BIN" serve >"$OUT/txtcv.log" 2>&1 &
 TXTCV_PID=$!
 PIDS+=("$TXTCV_PID")
-until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.2; done
+wait_for "http://127.0.0.1:$PORT/healthz"
 
 say "seeding $USERS published CVs and $((USERS * SESSIONS_PER_USER)) signed-in pollers"
 curl -sf -o /dev/null -X POST "http://127.0.0.1:$PORT/signup" \
@@ -88,8 +96,12 @@ IDLE_CPU=$(( (T1 - T0) * 100 / $(getconf CLK_TCK) / 5 ))
 
 # --- nginx: the same bytes as a static file --------------------------------------------------------
 NGINX_PORT=$(free_port)
-mkdir -p "$OUT/nginx/www"
-curl -sf -H 'Host: user1.localhost' "http://127.0.0.1:$PORT/" -o "$OUT/nginx/www/index.html"
+# nginx's workers drop root's rights: the file goes where they can read it.
+WWW=$(mktemp -d /tmp/txtcv-bench-www.XXXXXX)
+chmod 755 "$WWW"
+mkdir -p "$OUT/nginx"
+curl -sf -H 'Host: user1.localhost' "http://127.0.0.1:$PORT/" -o "$WWW/index.html"
+chmod 644 "$WWW/index.html"
 cat >"$OUT/nginx/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
@@ -104,14 +116,14 @@ http {
   types { text/html html; }
   server {
     listen 127.0.0.1:$NGINX_PORT;
-    root $OUT/nginx/www;
+    root $WWW;
     location / { index index.html; }
   }
 }
 CONF
 taskset -c "$SERVER_CORE" "$NGINX" -c "$OUT/nginx/nginx.conf" -p "$OUT/nginx" 2>"$OUT/nginx/stderr.log" &
 PIDS+=($!)
-until curl -sf "http://127.0.0.1:$NGINX_PORT/" >/dev/null; do sleep 0.2; done
+wait_for "http://127.0.0.1:$NGINX_PORT/"
 
 # --- the runs -------------------------------------------------------------------------------------
 # wrk NAME URL DURATION CONNECTIONS MODE FILE RATE [LIMIT]
@@ -184,7 +196,7 @@ cat <<REPORT | tee "$OUT/summary.md"
 | run | result |
 |---|---|
 | A public page, $USERS users | $(summary a) |
-| B nginx, same bytes ($(wc -c <"$OUT/nginx/www/index.html") B) | $(summary b) |
+| B nginx, same bytes ($(wc -c <"$WWW/index.html") B) | $(summary b) |
 | A/B | $(awk -v a="$(rps_of a)" -v b="$(rps_of b)" 'BEGIN { printf "%.2f", a / b }') |
 | A at half peak ($HALF req/s offered) | $(summary a-half) |
 | C status partial ($PARTIAL_BYTES B), signed in | $(summary c) |
