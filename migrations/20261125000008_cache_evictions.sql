@@ -43,3 +43,13 @@ create trigger cvs_evict after insert or update or delete on cvs
     for each row execute function txtcv_notify_cv_changed();
 create trigger cv_versions_evict after insert or delete on cv_versions
     for each row execute function txtcv_notify_cv_changed();
+
+-- Web processes keep unfinished letters in memory for their status polls.
+create function txtcv_notify_letter_changed() returns trigger language plpgsql as $$
+begin
+    perform pg_notify('txtcv_evict', 'letter:' || old.owner_id || ':' || old.id);
+    return null;
+end $$;
+
+create trigger cover_letters_evict after update or delete on cover_letters
+    for each row execute function txtcv_notify_letter_changed();

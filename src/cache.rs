@@ -1,5 +1,5 @@
 //! What a web process keeps in memory so that a hot request costs no query: sessions, signed-in
-//! users and the published state of public CVs. Each entry is dropped as soon as PostgreSQL
+//! users, the published state of public CVs and unfinished cover letters (for status polls). Each entry is dropped as soon as PostgreSQL
 //! announces a change to its row (`store::evictions`, sent by triggers at commit, whichever
 //! process or script made the change), and expires after [`FRESH_FOR`] anyway, which bounds how
 //! stale an entry can be should a notification be missed. When the listening connection drops,
@@ -22,6 +22,7 @@ use tower_sessions::session::{Id, Record};
 use uuid::Uuid;
 
 use crate::store::{
+    cover_letters::CoverLetter,
     evictions::{Eviction, Evictions, Heard},
     public_cvs::PublishedCv,
     users::User,
@@ -38,6 +39,8 @@ pub type UserCache = Fresh<Uuid, User>;
 /// By username; `None` (unknown, unpublished, suspended or empty) is remembered too, so a flood
 /// of requests for a missing CV costs no queries either.
 pub type PublishedCache = Fresh<String, Option<PublishedCv>>;
+/// Letters that are not final yet, by owner and id: what the status poll shows while it polls.
+pub type LetterCache = Fresh<(Uuid, Uuid), CoverLetter>;
 
 /// One cache, and the count of evictions heard by all of them.
 #[derive(Clone)]
@@ -105,6 +108,7 @@ pub struct Caches {
     pub sessions: SessionCache,
     pub users: UserCache,
     pub published: PublishedCache,
+    pub letters: LetterCache,
 }
 
 impl Default for Caches {
@@ -113,7 +117,8 @@ impl Default for Caches {
         Self {
             sessions: Fresh::new(evictions.clone()),
             users: Fresh::new(evictions.clone()),
-            published: Fresh::new(evictions),
+            published: Fresh::new(evictions.clone()),
+            letters: Fresh::new(evictions),
         }
     }
 }
@@ -128,6 +133,7 @@ impl Caches {
             }
             Eviction::User(id) => self.users.invalidate(&id),
             Eviction::Cv(username) => self.published.invalidate(&username),
+            Eviction::Letter(owner_id, id) => self.letters.invalidate(&(owner_id, id)),
         }
     }
 
@@ -135,6 +141,7 @@ impl Caches {
         self.sessions.invalidate_all();
         self.users.invalidate_all();
         self.published.invalidate_all();
+        self.letters.invalidate_all();
     }
 
     /// Listens for changes for as long as the process runs, reconnecting when the connection

@@ -1,5 +1,5 @@
 //! The `txtcv_evict` channel: triggers (migration 8) announce every change to a session, a user
-//! or a CV at commit, so each web process can drop what it keeps in memory about it.
+//! a CV or a cover letter at commit, so each web process can drop what it keeps in memory about it.
 
 use sqlx::{PgPool, postgres::PgListener};
 use uuid::Uuid;
@@ -13,6 +13,8 @@ pub enum Eviction {
     User(Uuid),
     /// The public CV of this username.
     Cv(String),
+    /// A cover letter, by owner and id.
+    Letter(Uuid, Uuid),
 }
 
 impl Eviction {
@@ -22,6 +24,10 @@ impl Eviction {
             "session" => Some(Self::Session(key.to_owned())),
             "user" => key.parse().ok().map(Self::User),
             "cv" => Some(Self::Cv(key.to_owned())),
+            "letter" => {
+                let (owner, id) = key.split_once(':')?;
+                Some(Self::Letter(owner.parse().ok()?, id.parse().ok()?))
+            }
             _ => None,
         }
     }
@@ -73,6 +79,10 @@ mod tests {
             Some(Eviction::Session("abc:d".into()))
         );
         assert_eq!(Eviction::parse("cv:ada"), Some(Eviction::Cv("ada".into())));
+        assert_eq!(
+            Eviction::parse(&format!("letter:{id}:{id}")),
+            Some(Eviction::Letter(id, id))
+        );
         assert_eq!(Eviction::parse("user:not-a-uuid"), None);
         assert_eq!(Eviction::parse("nonsense"), None);
     }
