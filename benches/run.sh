@@ -49,7 +49,8 @@ fi
 # --- database -------------------------------------------------------------------------------------
 if [ -z "${DATABASE_URL:-}" ]; then
   # Starts the project-local cluster (.data/) if needed; its socket directory is in postmaster.pid.
-  TXTCV_PROFILE=development RUST_LOG=warn "$BIN" migrate
+  # (Its own `txtcv` database may be behind or ahead of this build; that does not matter here.)
+  TXTCV_PROFILE=development RUST_LOG=error "$BIN" migrate 2>/dev/null || true
   SOCKET_DIR=$(sed -n 5p .data/postgres/postmaster.pid)
   ADMIN_URL="postgres://postgres@localhost:5432/postgres?host=$SOCKET_DIR"
   BENCH_URL="postgres://postgres@localhost:5432/txtcv_bench?host=$SOCKET_DIR"
