@@ -5,7 +5,7 @@
 # Build caches live outside the clone, so a fresh clone (CI's) reuses them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/txtcv-target
 
-.PHONY: run test browser
+.PHONY: run test browser bench
 
 ## Start txtcv (web and worker) on http://localhost:8080.
 run:
@@ -25,3 +25,8 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; \
 	fi
+
+## Measure txtcv against nginx serving the same bytes (public page, status polls, jobs, 10,000
+## pollers); installs wrk and nginx when missing. Figures and targets: benches/RESULTS.md.
+bench:
+	benches/run.sh

@@ -2,6 +2,7 @@
 //! at `<username>.<base domain>`, and have cover letters written from it in the background.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod domain;

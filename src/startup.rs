@@ -11,13 +11,14 @@ use tower_sessions::ExpiredDeletion;
 
 use crate::{
     auth::Hasher,
+    cache::Caches,
     config::{Profile, Settings},
     db,
     jobs::{self, JobContext},
     llm,
     state::AppState,
     store::{auth_attempts, cover_letters, sessions::PgSessionStore},
-    web::{self, RenderedPages},
+    web::{self, PageViews, RenderedPages},
 };
 
 /// Memory kept for rendered public CV pages; a page is some tens of kilobytes.
@@ -45,11 +46,17 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .await
             .with_context(|| format!("cannot listen on {address} (is another server using it?)"))?;
+        let caches = Caches::default();
+        caches.keep_fresh(db.clone());
+        let page_views = PageViews::default();
+        page_views.flush_periodically(db.clone());
         let state = AppState {
             hasher: Hasher::new(settings.auth.max_concurrent_hashes)?,
             settings: Arc::new(settings),
             db,
             rendered_pages: RenderedPages::new(RENDERED_PAGES_MAX_BYTES),
+            caches,
+            page_views,
         };
         Ok(Self {
             listener,

@@ -3,7 +3,12 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
-use crate::{auth::Hasher, config::Settings, web::RenderedPages};
+use crate::{
+    auth::Hasher,
+    cache::Caches,
+    config::Settings,
+    web::{PageViews, RenderedPages},
+};
 
 /// What every handler may need; cheap to clone.
 #[derive(Clone)]
@@ -13,6 +18,10 @@ pub struct AppState {
     pub hasher: Hasher,
     /// Public CV pages, rendered once per published state.
     pub rendered_pages: RenderedPages,
+    /// Public page views, written out in batches.
+    pub page_views: PageViews,
+    /// Sessions, users and published states, kept fresh by PostgreSQL's notifications.
+    pub caches: Caches,
 }
 
 impl FromRef<AppState> for PgPool {

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::Hasher;
 use crate::{
+    cache::UserCache,
     domain::Role,
     store::users::{self, User},
 };
@@ -55,11 +56,12 @@ pub enum LoginOutcome {
 pub struct Backend {
     db: PgPool,
     hasher: Hasher,
+    users: UserCache,
 }
 
 impl Backend {
-    pub fn new(db: PgPool, hasher: Hasher) -> Self {
-        Self { db, hasher }
+    pub fn new(db: PgPool, hasher: Hasher, users: UserCache) -> Self {
+        Self { db, hasher, users }
     }
 
     pub async fn check(&self, credentials: Credentials) -> Result<LoginOutcome, BackendError> {
@@ -86,11 +88,22 @@ impl AuthnBackend for Backend {
         })
     }
 
-    // Runs on every request with a session: a suspended account's sessions stop working at once.
+    // Runs on every request with a session, so it is served from memory when hot. A suspension
+    // or password change evicts the user in every process at commit (see `crate::cache`), so a
+    // suspended account's sessions stop working at once; at the latest after `cache::FRESH_FOR`.
     async fn get_user(&self, id: &Uuid) -> Result<Option<User>, BackendError> {
-        Ok(users::find_by_id(&self.db, *id)
-            .await?
-            .filter(User::is_active))
+        let user = match self.users.get(id) {
+            Some(user) => Some(user),
+            None => {
+                let start = self.users.read_start();
+                let user = users::find_by_id(&self.db, *id).await?;
+                if let Some(user) = &user {
+                    self.users.keep(start, user.id, user.clone());
+                }
+                user
+            }
+        };
+        Ok(user.filter(User::is_active))
     }
 }
 

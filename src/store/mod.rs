@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth_attempts;
 pub mod cover_letters;
 pub mod cvs;
+pub mod evictions;
 pub mod moderation;
 pub mod paging;
 pub mod public_cvs;

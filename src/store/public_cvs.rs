@@ -64,15 +64,22 @@ pub async fn version_content(
     .await
 }
 
-/// Counts one view of the public page today (UTC). Nothing about the visitor is stored.
-pub async fn count_view(db: impl PgExecutor<'_>, owner_id: Uuid, cv_id: Uuid) -> sqlx::Result<()> {
+/// Adds views of public pages today (UTC), as `(owner_id, cv_id, views)`, in one statement.
+/// Nothing about the visitors is stored.
+pub async fn count_views(db: impl PgExecutor<'_>, views: &[(Uuid, Uuid, i32)]) -> sqlx::Result<()> {
+    let owners: Vec<Uuid> = views.iter().map(|v| v.0).collect();
+    let cvs: Vec<Uuid> = views.iter().map(|v| v.1).collect();
+    let counts: Vec<i32> = views.iter().map(|v| v.2).collect();
     sqlx::query(
         "insert into cv_daily_views (owner_id, cv_id, day, views)
-         values ($1, $2, (now() at time zone 'utc')::date, 1)
-         on conflict (owner_id, cv_id, day) do update set views = cv_daily_views.views + 1",
+         select owner_id, cv_id, (now() at time zone 'utc')::date, views
+         from unnest($1::uuid[], $2::uuid[], $3::int[]) as t (owner_id, cv_id, views)
+         on conflict (owner_id, cv_id, day)
+         do update set views = cv_daily_views.views + excluded.views",
     )
-    .bind(owner_id)
-    .bind(cv_id)
+    .bind(owners)
+    .bind(cvs)
+    .bind(counts)
     .execute(db)
     .await?;
     Ok(())

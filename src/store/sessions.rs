@@ -1,4 +1,5 @@
-//! tower-sessions' store on our own pool (the published sqlx store is on another sqlx version).
+//! tower-sessions' store on our own pool (the published sqlx store is on another sqlx version),
+//! optionally in front of a cache of records, so a hot session costs no query.
 
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -9,17 +10,43 @@ use tower_sessions::{
 };
 use uuid::Uuid;
 
+use crate::cache::SessionCache;
+
 /// The session key under which axum-login keeps the signed-in user; set on its layer.
 pub const AUTH_DATA_KEY: &str = "auth";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgSessionStore {
     db: PgPool,
+    cache: Option<SessionCache>,
+}
+
+impl std::fmt::Debug for PgSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgSessionStore")
+            .field("cached", &self.cache.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PgSessionStore {
     pub fn new(db: PgPool) -> Self {
-        Self { db }
+        Self { db, cache: None }
+    }
+
+    /// Loads go to `cache` first; writes and deletes here go through to it at once. Deletes made
+    /// elsewhere (another process, `delete_for_user`) reach it through `crate::cache`.
+    pub fn with_cache(db: PgPool, cache: SessionCache) -> Self {
+        Self {
+            db,
+            cache: Some(cache),
+        }
+    }
+
+    fn remember(&self, record: &Record) {
+        if let Some(cache) = &self.cache {
+            cache.insert(record.id, record.clone());
+        }
     }
 }
 
@@ -59,6 +86,7 @@ impl SessionStore for PgSessionStore {
             .await
             .map_err(backend)?;
             if inserted.rows_affected() == 1 {
+                self.remember(record);
                 return Ok(());
             }
             // A 128-bit random id collided: vanishingly rare, but never hand out someone's session.
@@ -79,10 +107,17 @@ impl SessionStore for PgSessionStore {
         .execute(&self.db)
         .await
         .map_err(backend)?;
+        self.remember(record);
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        if let Some(record) = self.cache.as_ref().and_then(|cache| cache.get(id))
+            && record.expiry_date > time::OffsetDateTime::now_utc()
+        {
+            return Ok(Some(record));
+        }
+        let start = self.cache.as_ref().map(SessionCache::read_start);
         let row: Option<(serde_json::Value, time::OffsetDateTime)> = sqlx::query_as(
             "select data, expires_at from sessions where id = $1 and expires_at > now()",
         )
@@ -90,18 +125,27 @@ impl SessionStore for PgSessionStore {
         .fetch_optional(&self.db)
         .await
         .map_err(backend)?;
-        row.map(|(data, expiry_date)| {
-            let data = serde_json::from_value(data).map_err(|e| Error::Decode(e.to_string()))?;
-            Ok(Record {
-                id: *id,
-                data,
-                expiry_date,
+        let record = row
+            .map(|(data, expiry_date)| {
+                let data =
+                    serde_json::from_value(data).map_err(|e| Error::Decode(e.to_string()))?;
+                Ok(Record {
+                    id: *id,
+                    data,
+                    expiry_date,
+                })
             })
-        })
-        .transpose()
+            .transpose()?;
+        if let (Some(cache), Some(start), Some(record)) = (&self.cache, start, &record) {
+            cache.keep(start, record.id, record.clone());
+        }
+        Ok(record)
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(id);
+        }
         sqlx::query("delete from sessions where id = $1")
             .bind(id.to_string())
             .execute(&self.db)

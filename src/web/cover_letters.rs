@@ -139,6 +139,25 @@ async fn owned_letter(state: &AppState, user: &User, id: &str) -> Result<CoverLe
         .ok_or(AppError::NotFound)
 }
 
+/// The letter a status poll asks about. An unfinished letter is kept in memory until its row
+/// changes (`crate::cache`), so polling it costs no query; a final one is read once, and then the
+/// browser stops asking.
+async fn polled_letter(state: &AppState, user: &User, id: &str) -> Result<CoverLetter, AppError> {
+    let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+    let cache = &state.caches.letters;
+    if let Some(letter) = cache.get(&(user.id, id)) {
+        return Ok(letter);
+    }
+    let start = cache.read_start();
+    let letter = cover_letters::find(&state.db, user.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !letter.status.is_final() {
+        cache.keep(start, (user.id, id), letter.clone());
+    }
+    Ok(letter)
+}
+
 async fn index(
     State(state): State<AppState>,
     layout: Layout,
@@ -341,7 +360,7 @@ async fn status(
     SignedInOr404(user): SignedInOr404,
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    let letter = owned_letter(&state, &user, &id).await?;
+    let letter = polled_letter(&state, &user, &id).await?;
     Ok(Html(
         StatusPartial {
             letter: letter.into(),

@@ -34,6 +34,11 @@ use axum::{
 use axum_login::AuthManagerLayerBuilder;
 use tower::ServiceExt;
 use tower_http::{
+    CompressionLevel,
+    compression::{
+        CompressionLayer,
+        predicate::{And, DefaultPredicate, Predicate, SizeAbove},
+    },
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
     set_header::SetResponseHeaderLayer,
@@ -49,7 +54,7 @@ use crate::{
     store::sessions::{AUTH_DATA_KEY, PgSessionStore},
 };
 pub use error::AppError;
-pub use public_cv::RenderedPages;
+pub use public_cv::{PageViews, RenderedPages};
 
 pub const SESSION_COOKIE: &str = "txtcv_session";
 
@@ -70,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/static", ServeDir::new(crate::static_dir()))
         .fallback(dispatch_by_host)
         .with_state(sites)
+        .layer(compression())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             csrf::same_origin_only,
@@ -99,6 +105,20 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
+
+/// gzip or brotli, as the browser prefers, for bodies big enough to gain from it: pages, the
+/// stylesheet and scripts, but not a small htmx partial. Public CV pages come gzipped already
+/// (compressed once, when rendered), which this layer leaves alone.
+fn compression() -> CompressionLayer<And<DefaultPredicate, SizeAbove>> {
+    CompressionLayer::new()
+        .gzip(true)
+        .br(true)
+        .quality(CompressionLevel::Fastest)
+        .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES)))
+}
+
+/// Below about a kilobyte, compressing saves less than it costs.
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 fn security_headers() -> tower::layer::util::Stack<
     SetResponseHeaderLayer<HeaderValue>,
@@ -145,14 +165,19 @@ async fn dispatch_by_host(State(sites): State<Sites>, mut request: Request) -> R
 fn app_router(state: AppState) -> Router {
     let scheme = state.settings.server.public_scheme;
     let session_days = state.settings.auth.session_days;
-    let sessions = SessionManagerLayer::new(PgSessionStore::new(state.db.clone()))
+    let store = PgSessionStore::with_cache(state.db.clone(), state.caches.sessions.clone());
+    let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_secure(scheme == Scheme::Https)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::days(session_days)));
-    let backend = Backend::new(state.db.clone(), state.hasher.clone());
+    let backend = Backend::new(
+        state.db.clone(),
+        state.hasher.clone(),
+        state.caches.users.clone(),
+    );
     let auth = AuthManagerLayerBuilder::new(backend, sessions)
         .with_data_key(AUTH_DATA_KEY)
         .build();

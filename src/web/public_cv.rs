@@ -3,8 +3,10 @@
 //! validators so browsers and proxies can revalidate cheaply.
 
 use std::{
+    collections::HashMap,
     hash::{DefaultHasher, Hash, Hasher},
-    time::SystemTime,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, SystemTime},
 };
 
 use askama::Template;
@@ -18,6 +20,7 @@ use axum::{
 };
 use moka::sync::Cache;
 use serde_json::Value;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{error::AppError, host::CvHost};
@@ -40,19 +43,63 @@ pub fn router() -> Router<AppState> {
 /// process agrees; old entries age out. Bounded by the bytes it holds (moka: a concurrent cache
 /// with size-aware eviction, so a burst of big CVs cannot exhaust memory).
 #[derive(Clone)]
-pub struct RenderedPages(Cache<RenderKey, Bytes>);
+pub struct RenderedPages(Cache<RenderKey, Rendered>);
 
 impl RenderedPages {
     pub fn new(max_bytes: u64) -> Self {
         Self(
             Cache::builder()
                 .max_capacity(max_bytes)
-                .weigher(|key: &RenderKey, body: &Bytes| {
-                    u32::try_from(key.weight() + body.len()).unwrap_or(u32::MAX)
+                .weigher(|key: &RenderKey, body: &Rendered| {
+                    u32::try_from(key.weight() + body.plain.len() + body.gzip.len())
+                        .unwrap_or(u32::MAX)
                 })
                 .build(),
         )
     }
+}
+
+/// A rendered body, and the same gzipped once, so browsers get it small without the cost of
+/// compressing it at every request.
+#[derive(Clone)]
+pub struct Rendered {
+    plain: Bytes,
+    gzip: Bytes,
+}
+
+impl Rendered {
+    fn new(plain: String) -> Result<Self, AppError> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(plain.as_bytes())?;
+        Ok(Self {
+            gzip: Bytes::from(encoder.finish()?),
+            plain: Bytes::from(plain),
+        })
+    }
+
+    /// The gzipped body when the request accepts it, with the headers that say so.
+    fn for_request(&self, request: &HeaderMap) -> (Option<HeaderValue>, Bytes) {
+        if accepts_gzip(request) {
+            (Some(HeaderValue::from_static("gzip")), self.gzip.clone())
+        } else {
+            (None, self.plain.clone())
+        }
+    }
+}
+
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| p.replace(' ', "") == "q=0");
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,7 +215,7 @@ async fn page(
     })
     .await?;
     if method == Method::GET {
-        count_view(&state, &cv);
+        state.page_views.count(&cv);
     }
     Ok(response)
 }
@@ -191,15 +238,27 @@ async fn resume_json(
 }
 
 /// The primary CV at the host's root, another at its `slug`. Unknown, unpublished, suspended and
-/// empty are one and the same 404.
+/// empty are one and the same 404. The primary comes from memory when hot: a publish, save, theme
+/// change or suspension evicts it at commit (`crate::cache`); other slugs are read each time.
 async fn published(
     state: &AppState,
     username: &str,
     slug: Option<&str>,
 ) -> Result<PublishedCv, AppError> {
     let cv = match slug {
-        None => public_cvs::published(&state.db, username).await?,
         Some(slug) => public_cvs::published_by_slug(&state.db, username, slug).await?,
+        None => {
+            let cache = &state.caches.published;
+            match cache.get(username) {
+                Some(cv) => cv,
+                None => {
+                    let start = cache.read_start();
+                    let cv = public_cvs::published(&state.db, username).await?;
+                    cache.keep(start, username.to_owned(), cv.clone());
+                    cv
+                }
+            }
+        }
     };
     cv.ok_or(AppError::NotFound)
 }
@@ -233,17 +292,27 @@ where
             // Saved documents are valid JSON; should one not be, the page is empty, not an error.
             let document = serde_json::from_str(&content).unwrap_or_default();
             let visible = without_hidden_fields(&document, &cv.hidden_fields);
-            let body = Bytes::from(render(&visible)?);
+            let body = Rendered::new(render(&visible)?)?;
             state.rendered_pages.0.insert(key, body.clone());
             body
         }
     };
-    Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+    let (encoding, body) = body.for_request(request);
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
+        ],
         validators.headers(),
         body,
     )
-        .into_response())
+        .into_response();
+    if let Some(encoding) = encoding {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, encoding);
+    }
+    Ok(response)
 }
 
 struct Validators {
@@ -299,16 +368,41 @@ fn whole_seconds(time: SystemTime) -> SystemTime {
     SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(since_epoch.as_secs())
 }
 
-/// Counts the view after the response is on its way: a slow write never delays the page, and a
-/// failed one costs a count, not the page.
-fn count_view(state: &AppState, cv: &PublishedCv) {
-    let db = state.db.clone();
-    let (owner_id, cv_id) = (cv.owner_id, cv.cv_id);
-    tokio::spawn(async move {
-        if let Err(error) = public_cvs::count_view(&db, owner_id, cv_id).await {
-            tracing::warn!(%error, "cannot count a CV view");
-        }
-    });
+/// Page views counted in memory and written in one statement every [`PageViews::FLUSH_EVERY`]:
+/// a page view costs no query of its own, and many views of one CV do not queue on its row's
+/// lock. A failed write, or a process that stops between two writes, costs counts, never pages.
+#[derive(Clone, Default)]
+pub struct PageViews(Arc<Mutex<HashMap<(Uuid, Uuid), i32>>>);
+
+impl PageViews {
+    const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+    fn count(&self, cv: &PublishedCv) {
+        let mut views = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *views.entry((cv.owner_id, cv.cv_id)).or_default() += 1;
+    }
+
+    /// Writes the counts out for as long as the process runs.
+    pub fn flush_periodically(&self, db: PgPool) {
+        let views = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Self::FLUSH_EVERY);
+            loop {
+                ticks.tick().await;
+                let counted: Vec<_> =
+                    std::mem::take(&mut *views.0.lock().unwrap_or_else(PoisonError::into_inner))
+                        .into_iter()
+                        .map(|((owner_id, cv_id), count)| (owner_id, cv_id, count))
+                        .collect();
+                if counted.is_empty() {
+                    continue;
+                }
+                if let Err(error) = public_cvs::count_views(&db, &counted).await {
+                    tracing::warn!(%error, "cannot count CV views");
+                }
+            }
+        });
+    }
 }
 
 /// Where the page's links and Open Graph tags point, on the host and port the visitor used.

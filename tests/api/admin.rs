@@ -298,7 +298,15 @@ async fn deleting_removes_every_row_the_account_owned_and_keeps_the_audit_entry(
     let owner = app.user_id("ada").await;
     let ada = client();
     app.login(&ada, "ada", PASSWORD).await;
-    app.get_cv("ada", "/").await; // a view count
+    app.get_cv("ada", "/").await; // a view count, written in the background
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while app.rows_owned("cv_daily_views", "owner_id", owner).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the view was never counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let letter = app
         .post_form(
             &ada,

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# `make bench`: txtcv against the physical limit, in one run. Builds in release mode, seeds a fresh
+# database (txtcv_bench on the project-local PostgreSQL, or on DATABASE_URL's server), starts
+# txtcv and nginx, and drives them with wrk. Raw outputs go to $OUT; a summary is printed.
+#
+# Cores: txtcv and nginx run on core 0, wrk on core 1 (taskset); PostgreSQL is not pinned.
+# Knobs (environment): TXTCV_BIN, USERS (500), SESSIONS_PER_USER (20), DURATION (10 s per throughput run),
+# E_DURATION (60 s), E_RATE (5000 req/s), LETTERS (2000), D_RATE (enqueue rate, 1000/s).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+USERS=${USERS:-500}
+SESSIONS_PER_USER=${SESSIONS_PER_USER:-20}
+DURATION=${DURATION:-10}
+E_DURATION=${E_DURATION:-60}
+E_RATE=${E_RATE:-5000}
+LETTERS=${LETTERS:-2000}
+D_RATE=${D_RATE:-1000}
+SERVER_CORE=${SERVER_CORE:-0}
+LOAD_CORE=${LOAD_CORE:-1}
+OUT=${OUT:-$HOME/.cache/txtcv-bench/last}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/txtcv-target}
+# TXTCV_BIN: a binary to use instead of building one (to try the script quickly).
+BIN=${TXTCV_BIN:-$CARGO_TARGET_DIR/release/txtcv}
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+wait_for() {
+  for _ in $(seq 100); do curl -sf "$1" >/dev/null && return; sleep 0.2; done
+  echo "no answer from $1" >&2; exit 1
+}
+say() { printf '\n== %s\n' "$*" >&2; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# --- tools ----------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null && ! [ -x /usr/sbin/nginx ]; then
+  say "installing wrk and nginx (Debian packages)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk nginx-light >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+if [ -z "${TXTCV_BIN:-}" ]; then
+  say "building txtcv (release)"
+  cargo build --release --quiet
+fi
+
+# --- database -------------------------------------------------------------------------------------
+if [ -z "${DATABASE_URL:-}" ]; then
+  # Starts the project-local cluster (.data/) if needed; its socket directory is in postmaster.pid.
+  # (Its own `txtcv` database may be behind or ahead of this build; that does not matter here.)
+  TXTCV_PROFILE=development RUST_LOG=error "$BIN" migrate 2>/dev/null || true
+  SOCKET_DIR=$(sed -n 5p .data/postgres/postmaster.pid)
+  ADMIN_URL="postgres://postgres@localhost:5432/postgres?host=$SOCKET_DIR"
+  BENCH_URL="postgres://postgres@localhost:5432/txtcv_bench?host=$SOCKET_DIR"
+else
+  ADMIN_URL=${DATABASE_URL%/*}/postgres
+  BENCH_URL=${DATABASE_URL%/*}/txtcv_bench
+fi
+psql -q "$ADMIN_URL" -c 'drop database if exists txtcv_bench with (force)' -c 'create database txtcv_bench'
+
+PORT=$(free_port)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "${WWW:-/nonexistent}"
+}
+trap cleanup EXIT
+
+say "starting txtcv on :$PORT (core $SERVER_CORE)"
+export TXTCV_PROFILE=production DATABASE_URL=$BENCH_URL RUST_LOG=${RUST_LOG:-warn}
+export TXTCV__SERVER__HOST=127.0.0.1 TXTCV__SERVER__PORT=$PORT TXTCV__SERVER__PUBLIC_SCHEME=http
+export TXTCV__LLM__PROVIDER=builtin TXTCV__LLM__BUILTIN_DELAY_MS=0
+export TXTCV__COVER_LETTERS__DAILY_QUOTA=1000000 TXTCV__WORKER__CONCURRENCY=${WORKER_CONCURRENCY:-16}
+taskset -c "$SERVER_CORE" "$BIN" serve >"$OUT/txtcv.log" 2>&1 &
+TXTCV_PID=$!
+PIDS+=("$TXTCV_PID")
+wait_for "http://127.0.0.1:$PORT/healthz"
+
+say "seeding $USERS published CVs and $((USERS * SESSIONS_PER_USER)) signed-in pollers"
+curl -sf -o /dev/null -X POST "http://127.0.0.1:$PORT/signup" \
+  --data-urlencode username=bench --data-urlencode email=bench@example.org \
+  --data-urlencode 'password=correct horse battery staple'
+psql -q "$BENCH_URL" -v users="$USERS" -v sessions_per_user="$SESSIONS_PER_USER" \
+  -v sample="$(cat tests/fixtures/sample.resume.json)" -f benches/seed.sql
+psql -qAt "$BENCH_URL" -c "select 'user' || n from generate_series(1, $USERS) n" >"$OUT/users.txt"
+psql -qAt "$BENCH_URL" -c "select session_id || ' ' || letter_id from bench_pollers order by ord" >"$OUT/pollers.txt"
+
+rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+sleep 3
+IDLE_RSS=$(rss_kb "$TXTCV_PID" VmRSS)
+T0=$(cpu_ticks "$TXTCV_PID"); sleep 5; T1=$(cpu_ticks "$TXTCV_PID")
+IDLE_CPU=$(( (T1 - T0) * 100 / $(getconf CLK_TCK) / 5 ))
+
+# --- nginx: the same bytes as a static file --------------------------------------------------------
+NGINX_PORT=$(free_port)
+# nginx's workers drop root's rights: the file goes where they can read it.
+WWW=$(mktemp -d /tmp/txtcv-bench-www.XXXXXX)
+chmod 755 "$WWW"
+mkdir -p "$OUT/nginx"
+curl -sf -H 'Host: user1.localhost' "http://127.0.0.1:$PORT/" -o "$WWW/index.html"
+chmod 644 "$WWW/index.html"
+cat >"$OUT/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $OUT/nginx/nginx.pid;
+error_log $OUT/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  types { text/html html; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $WWW;
+    location / { index index.html; }
+  }
+}
+CONF
+taskset -c "$SERVER_CORE" "$NGINX" -c "$OUT/nginx/nginx.conf" -p "$OUT/nginx" 2>"$OUT/nginx/stderr.log" &
+PIDS+=($!)
+wait_for "http://127.0.0.1:$NGINX_PORT/"
+
+# --- the runs -------------------------------------------------------------------------------------
+# wrk NAME URL DURATION CONNECTIONS MODE FILE RATE [LIMIT]
+run_wrk() {
+  local name=$1 url=$2 duration=$3 connections=$4
+  shift 4
+  taskset -c "$LOAD_CORE" wrk -t1 -c"$connections" -d"${duration}s" --latency --timeout 5s \
+    -s benches/wrk.lua "$url" -- "$@" >"$OUT/$name.txt"
+}
+# field NAME: requests/s, p50, p99, errors (non-2xx/3xx + socket errors)
+summary() {
+  awk '
+    /Requests\/sec:/ { rps = $2 }
+    $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 }
+    /Non-2xx or 3xx responses:/ { errors += $NF }
+    /Socket errors:/ { for (i = 3; i <= NF; i++) { gsub(",", "", $i); if ($i ~ /^[0-9]+$/) errors += $i } }
+    END { printf "%s req/s | p50 %s | p99 %s | errors %d", rps, p50, p99, errors }
+  ' "$OUT/$1.txt"
+}
+rps_of() { awk '/Requests\/sec:/ { printf "%d", $2 }' "$OUT/$1.txt"; }
+
+APP="http://127.0.0.1:$PORT"
+say "warming up"
+run_wrk warmup-a "$APP" 3 32 hosts "$OUT/users.txt" 0
+run_wrk warmup-c "$APP" 3 32 poll "$OUT/pollers.txt" 0
+
+say "A: public CV pages over $USERS users"
+run_wrk a "$APP" "$DURATION" 64 hosts "$OUT/users.txt" 0
+say "B: the same bytes from nginx"
+run_wrk b "http://127.0.0.1:$NGINX_PORT" "$DURATION" 64 hosts "$OUT/users.txt" 0
+HALF=$(( $(rps_of a) / 2 ))
+say "A at half its peak ($HALF req/s)"
+run_wrk a-half "$APP" "$DURATION" 64 hosts "$OUT/users.txt" "$HALF"
+
+say "C: the status partial, signed in"
+run_wrk c "$APP" "$DURATION" 64 poll "$OUT/pollers.txt" 0
+curl -s -o "$OUT/partial.html" -b "txtcv_session=$(head -1 "$OUT/pollers.txt" | cut -d' ' -f1)" \
+  "$APP/cover-letters/$(head -1 "$OUT/pollers.txt" | cut -d' ' -f2)/status"
+PARTIAL_BYTES=$(wc -c <"$OUT/partial.html")
+
+say "D: $LETTERS letters enqueued at $D_RATE/s over HTTP, written by the builtin writer"
+D_SECONDS=$(( LETTERS / D_RATE + 3 ))
+# wrk takes one request from the script that it never sends; the count below is from the rows.
+run_wrk d-enqueue "$APP" "$D_SECONDS" 64 enqueue "$OUT/pollers.txt" "$D_RATE" "$((LETTERS + 1))"
+until [ "$(psql -qAt "$BENCH_URL" -c "select count(*) from cover_letters
+          where job_title is null and status in ('pending', 'running')")" = 0 ]; do sleep 0.2; done
+psql -qAt -F' ' "$BENCH_URL" >"$OUT/d.txt" -c "
+  select count(*),
+         round(extract(epoch from max(finished_at) - min(created_at))::numeric, 2),
+         round(count(*) / extract(epoch from max(finished_at) - min(created_at))::numeric),
+         round(1000 * extract(epoch from percentile_cont(0.5) within group (order by finished_at - created_at))::numeric),
+         round(1000 * extract(epoch from percentile_cont(0.99) within group (order by finished_at - created_at))::numeric),
+         count(*) filter (where status <> 'successful')
+  from cover_letters where job_title is null"
+read -r D_COUNT D_SECS D_RATE_DONE D_P50 D_P99 D_FAILED <"$OUT/d.txt"
+
+say "E: $((USERS * SESSIONS_PER_USER)) pollers at $E_RATE req/s for ${E_DURATION}s"
+T0=$(cpu_ticks "$TXTCV_PID")
+run_wrk e "$APP" "$E_DURATION" 500 poll "$OUT/pollers.txt" "$E_RATE"
+T1=$(cpu_ticks "$TXTCV_PID")
+E_CPU=$(( (T1 - T0) * 100 / $(getconf CLK_TCK) / E_DURATION ))
+
+sleep 5
+T0=$(cpu_ticks "$TXTCV_PID"); sleep 5; T1=$(cpu_ticks "$TXTCV_PID")
+IDLE_CPU_AFTER=$(( (T1 - T0) * 100 / $(getconf CLK_TCK) / 5 ))
+PEAK_RSS=$(rss_kb "$TXTCV_PID" VmHWM)
+AFTER_RSS=$(rss_kb "$TXTCV_PID" VmRSS)
+
+cat <<REPORT | tee "$OUT/summary.md"
+| run | result |
+|---|---|
+| A public page, $USERS users | $(summary a) |
+| B nginx, same bytes ($(wc -c <"$WWW/index.html") B) | $(summary b) |
+| A/B | $(awk -v a="$(rps_of a)" -v b="$(rps_of b)" 'BEGIN { printf "%.2f", a / b }') |
+| A at half peak ($HALF req/s offered) | $(summary a-half) |
+| C status partial ($PARTIAL_BYTES B), signed in | $(summary c) |
+| C/B | $(awk -v c="$(rps_of c)" -v b="$(rps_of b)" 'BEGIN { printf "%.2f", c / b }') |
+| D enqueue over HTTP | $(summary d-enqueue) |
+| D letters | $D_COUNT final ($D_FAILED not successful) in $D_SECS s: $D_RATE_DONE letters/s; enqueue→final p50 $D_P50 ms, p99 $D_P99 ms |
+| E $((USERS * SESSIONS_PER_USER)) pollers, $E_RATE req/s offered | $(summary e) |
+| E server CPU | ${E_CPU}% of one core |
+| RSS | idle ${IDLE_RSS} kB, peak ${PEAK_RSS} kB, after ${AFTER_RSS} kB |
+| idle CPU | ${IDLE_CPU}% before load, ${IDLE_CPU_AFTER}% after |
+REPORT

@@ -1,0 +1,173 @@
+//! What a web process keeps in memory so that a hot request costs no query: sessions, signed-in
+//! users, the published state of public CVs and unfinished cover letters (for status polls). Each entry is dropped as soon as PostgreSQL
+//! announces a change to its row (`store::evictions`, sent by triggers at commit, whichever
+//! process or script made the change), and expires after [`FRESH_FOR`] anyway, which bounds how
+//! stale an entry can be should a notification be missed. When the listening connection drops,
+//! everything is dropped, since notifications may have been lost meanwhile. A value read from the
+//! database is kept only if nothing was evicted while it was being read, so a read that raced a
+//! change cannot put the old state back after its eviction.
+
+use std::{
+    hash::Hash,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use moka::{Equivalent, sync::Cache};
+use sqlx::PgPool;
+use tower_sessions::session::{Id, Record};
+use uuid::Uuid;
+
+use crate::store::{
+    cover_letters::CoverLetter,
+    evictions::{Eviction, Evictions, Heard},
+    public_cvs::PublishedCv,
+    users::User,
+};
+
+/// The longest an entry is trusted without hearing from PostgreSQL.
+pub const FRESH_FOR: Duration = Duration::from_secs(10);
+
+/// Entries per cache: a session record or a user is well under a kilobyte.
+const MAX_ENTRIES: u64 = 100_000;
+
+pub type SessionCache = Fresh<Id, Record>;
+pub type UserCache = Fresh<Uuid, User>;
+/// By username; `None` (unknown, unpublished, suspended or empty) is remembered too, so a flood
+/// of requests for a missing CV costs no queries either.
+pub type PublishedCache = Fresh<String, Option<PublishedCv>>;
+/// Letters that are not final yet, by owner and id: what the status poll shows while it polls.
+pub type LetterCache = Fresh<(Uuid, Uuid), CoverLetter>;
+
+/// One cache, and the count of evictions heard by all of them.
+#[derive(Clone)]
+pub struct Fresh<K, V> {
+    entries: Cache<K, V>,
+    evictions: Arc<AtomicU64>,
+}
+
+/// The number of evictions heard when a read from the database began.
+#[derive(Clone, Copy)]
+pub struct ReadStart(u64);
+
+impl<K, V> Fresh<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn new(evictions: Arc<AtomicU64>) -> Self {
+        Self {
+            entries: Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .time_to_live(FRESH_FOR)
+                .build(),
+            evictions,
+        }
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        Q: Equivalent<K> + Hash + ?Sized,
+    {
+        self.entries.get(key)
+    }
+
+    /// Call before reading what [`Self::keep`] will keep.
+    pub fn read_start(&self) -> ReadStart {
+        ReadStart(self.evictions.load(Ordering::Acquire))
+    }
+
+    /// Keeps `value`, read from the database since `start`, unless something was evicted since.
+    pub fn keep(&self, start: ReadStart, key: K, value: V) {
+        if self.evictions.load(Ordering::Acquire) == start.0 {
+            self.entries.insert(key, value);
+        }
+    }
+
+    /// Keeps `value` as this process just wrote it.
+    pub fn insert(&self, key: K, value: V) {
+        self.entries.insert(key, value);
+    }
+
+    pub fn invalidate(&self, key: &K) {
+        self.evictions.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate(key);
+    }
+
+    fn invalidate_all(&self) {
+        self.evictions.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate_all();
+    }
+}
+
+#[derive(Clone)]
+pub struct Caches {
+    pub sessions: SessionCache,
+    pub users: UserCache,
+    pub published: PublishedCache,
+    pub letters: LetterCache,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        let evictions = Arc::new(AtomicU64::new(0));
+        Self {
+            sessions: Fresh::new(evictions.clone()),
+            users: Fresh::new(evictions.clone()),
+            published: Fresh::new(evictions.clone()),
+            letters: Fresh::new(evictions),
+        }
+    }
+}
+
+impl Caches {
+    fn evict(&self, eviction: Eviction) {
+        match eviction {
+            Eviction::Session(id) => {
+                if let Ok(id) = id.parse::<Id>() {
+                    self.sessions.invalidate(&id);
+                }
+            }
+            Eviction::User(id) => self.users.invalidate(&id),
+            Eviction::Cv(username) => self.published.invalidate(&username),
+            Eviction::Letter(owner_id, id) => self.letters.invalidate(&(owner_id, id)),
+        }
+    }
+
+    fn clear(&self) {
+        self.sessions.invalidate_all();
+        self.users.invalidate_all();
+        self.published.invalidate_all();
+        self.letters.invalidate_all();
+    }
+
+    /// Listens for changes for as long as the process runs, reconnecting when the connection
+    /// drops.
+    pub fn keep_fresh(&self, db: PgPool) {
+        let caches = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = caches.listen(&db).await {
+                    tracing::warn!(%error, "cache evictions interrupted; retrying");
+                }
+                caches.clear();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    async fn listen(&self, db: &PgPool) -> sqlx::Result<()> {
+        let mut evictions = Evictions::listen(db).await?;
+        // Whatever was cached before we listened may have changed unheard.
+        self.clear();
+        loop {
+            match evictions.next().await? {
+                Heard::Evict(eviction) => self.evict(eviction),
+                Heard::Missed => self.clear(),
+            }
+        }
+    }
+}
