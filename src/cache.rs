@@ -1,22 +1,22 @@
 //! What a web process keeps in memory so that a hot request costs no query: sessions, signed-in
 //! users, the published state of public CVs and unfinished cover letters (for status polls). Each entry is dropped as soon as PostgreSQL
 //! announces a change to its row (`store::evictions`, sent by triggers at commit, whichever
-//! process or script made the change), and expires after [`FRESH_FOR`] anyway, which bounds how
-//! stale an entry can be should a notification be missed. When the listening connection drops,
+//! process or script made the change), and expires after [`FRESH_FOR`] (plus up to
+//! [`SPREAD`]) anyway, which bounds how stale an entry can be should a notification be missed. When the listening connection drops,
 //! everything is dropped, since notifications may have been lost meanwhile. A value read from the
 //! database is kept only if nothing was evicted while it was being read, so a read that raced a
 //! change cannot put the old state back after its eviction.
 
 use std::{
-    hash::Hash,
+    hash::{BuildHasher, Hash, RandomState},
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use moka::{Equivalent, sync::Cache};
+use moka::{Equivalent, Expiry, sync::Cache};
 use sqlx::PgPool;
 use tower_sessions::session::{Id, Record};
 use uuid::Uuid;
@@ -28,8 +28,23 @@ use crate::store::{
     users::User,
 };
 
-/// The longest an entry is trusted without hearing from PostgreSQL.
+/// The shortest time an entry is trusted without hearing from PostgreSQL.
 pub const FRESH_FOR: Duration = Duration::from_secs(10);
+/// Each key expires somewhat later than [`FRESH_FOR`], by an amount of its own, so entries read
+/// together (a warm-up, a burst of logins) do not all expire, and go back to the database, at
+/// the same moment.
+pub const SPREAD: Duration = Duration::from_secs(5);
+
+/// [`FRESH_FOR`] plus a share of [`SPREAD`] that depends on the key (a hash, not a random draw:
+/// nothing to seed, and a key keeps its rhythm).
+struct SpreadExpiry(RandomState);
+
+impl<K: Hash, V> Expiry<K, V> for SpreadExpiry {
+    fn expire_after_create(&self, key: &K, _value: &V, _created_at: Instant) -> Option<Duration> {
+        let spread_ms = u64::try_from(SPREAD.as_millis()).unwrap_or(u64::MAX).max(1);
+        Some(FRESH_FOR + Duration::from_millis(self.0.hash_one(key) % spread_ms))
+    }
+}
 
 /// Entries per cache: a session record or a user is well under a kilobyte.
 const MAX_ENTRIES: u64 = 100_000;
@@ -62,7 +77,7 @@ where
         Self {
             entries: Cache::builder()
                 .max_capacity(MAX_ENTRIES)
-                .time_to_live(FRESH_FOR)
+                .expire_after(SpreadExpiry(RandomState::new()))
                 .build(),
             evictions,
         }

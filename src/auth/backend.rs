@@ -90,7 +90,8 @@ impl AuthnBackend for Backend {
 
     // Runs on every request with a session, so it is served from memory when hot. A suspension
     // or password change evicts the user in every process at commit (see `crate::cache`), so a
-    // suspended account's sessions stop working at once; at the latest after `cache::FRESH_FOR`.
+    // suspended account's sessions stop working at once; at the latest after
+    // `cache::FRESH_FOR` + `cache::SPREAD`.
     async fn get_user(&self, id: &Uuid) -> Result<Option<User>, BackendError> {
         let user = match self.users.get(id) {
             Some(user) => Some(user),
