@@ -106,6 +106,7 @@ pub struct WorkerSettings {
     pub missed_heartbeats: usize,
     pub interrupted_after_secs: u64,
     pub cleanup_interval_secs: u64,
+    pub keep_finished_jobs_hours: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -17,7 +17,7 @@ use crate::{
     jobs::{self, JobContext},
     llm,
     state::AppState,
-    store::{auth_attempts, cover_letters, sessions::PgSessionStore},
+    store::{auth_attempts, cover_letters, job_queue, sessions::PgSessionStore},
     web::{self, PageViews, RenderedPages},
 };
 
@@ -103,8 +103,8 @@ pub async fn run_worker(
     Ok(())
 }
 
-/// Deletes what has expired and fails letters whose worker vanished, every
-/// `worker.cleanup_interval_secs`.
+/// Deletes what has expired (sessions, throttle records, finished jobs) and fails letters whose
+/// worker vanished, every `worker.cleanup_interval_secs`.
 async fn sweep_periodically(
     settings: &Settings,
     db: PgPool,
@@ -113,6 +113,7 @@ async fn sweep_periodically(
     let every = Duration::from_secs(settings.worker.cleanup_interval_secs);
     let forget_after = Duration::from_secs(settings.auth.throttle_window_secs);
     let interrupted_after = Duration::from_secs(settings.worker.interrupted_after_secs);
+    let keep_finished_jobs = Duration::from_secs(settings.worker.keep_finished_jobs_hours * 3600);
     let sessions = PgSessionStore::new(db.clone());
     let mut ticks = tokio::time::interval(every);
     loop {
@@ -130,6 +131,9 @@ async fn sweep_periodically(
             Ok(0) => {}
             Ok(count) => tracing::warn!(count, "failed letters whose worker vanished"),
             Err(error) => tracing::warn!(%error, "cannot sweep interrupted letters"),
+        }
+        if let Err(error) = job_queue::forget_finished(&db, keep_finished_jobs).await {
+            tracing::warn!(%error, "cannot delete finished jobs");
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod auth_attempts;
 pub mod cover_letters;
 pub mod cvs;
 pub mod evictions;
+pub mod job_queue;
 pub mod moderation;
 pub mod paging;
 pub mod public_cvs;

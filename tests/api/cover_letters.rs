@@ -525,3 +525,30 @@ async fn a_letter_left_running_by_a_vanished_worker_is_failed_as_interrupted() {
     assert!(partial.contains("Writing was interrupted. Please try again."));
     assert!(partial.contains("Try again"));
 }
+
+#[tokio::test]
+async fn finished_jobs_are_forgotten_after_their_keeping_time_and_waiting_ones_never() {
+    let app = spawn_web_only().await;
+    let ada = ada_with_cv(&app).await;
+    ask_for_letter(&app, &ada).await;
+    sqlx::query("update apalis.jobs set status = 'Done', done_at = now() - interval '2 hours'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    ask_for_letter(&app, &ada).await; // its job waits: there is no worker
+    let jobs = "select count(*) from apalis.jobs";
+    assert_eq!(count(&app, jobs).await, 2);
+
+    let kept = txtcv::store::job_queue::forget_finished(&app.db, Duration::from_secs(3 * 3600));
+    assert_eq!(
+        kept.await.unwrap(),
+        0,
+        "a job finished within the keeping time stays"
+    );
+    let forgotten = txtcv::store::job_queue::forget_finished(&app.db, Duration::from_secs(3600));
+
+    assert_eq!(forgotten.await.unwrap(), 1);
+    let waiting = "select count(*) from apalis.jobs where status = 'Pending'";
+    assert_eq!(count(&app, jobs).await, 1, "only the finished job went");
+    assert_eq!(count(&app, waiting).await, 1, "the waiting job stays");
+}
