@@ -39,22 +39,61 @@ fn label_of(host: &str, base_domain: &str) -> Option<String> {
     (!label.is_empty() && !label.contains('.')).then(|| label.to_owned())
 }
 
-/// The address of `username`'s CV, as a link for its owner. The port is the one the owner's
-/// browser used to reach us (none behind a proxy on 443, the random one in tests), not the port
-/// we listen on, which a reverse proxy hides.
-pub fn public_cv_url(server: &ServerSettings, username: &str, headers: &HeaderMap) -> String {
-    let port = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|host| host.rsplit_once(':'))
-        .and_then(|(_, port)| port.parse::<u16>().ok())
-        .filter(|port| !is_default_port(server.public_scheme, *port));
-    let scheme = server.public_scheme.as_str();
-    let domain = &server.base_domain;
-    match port {
-        Some(port) => format!("{scheme}://{username}.{domain}:{port}/"),
-        None => format!("{scheme}://{username}.{domain}/"),
+/// Our public addresses, the app's and its CVs', as a visitor reaches them: the configured scheme
+/// and base domain, and the port the visitor's browser used (none behind a proxy on 443, the
+/// random one in tests), not the port we listen on, which a reverse proxy hides. A port that is
+/// the scheme's default is left out.
+pub struct PublicUrls<'a> {
+    server: &'a ServerSettings,
+    port: Option<u16>,
+}
+
+impl<'a> PublicUrls<'a> {
+    pub fn new(server: &'a ServerSettings, port: Option<u16>) -> Self {
+        let port = port.filter(|port| !is_default_port(server.public_scheme, *port));
+        Self { server, port }
     }
+
+    /// With the port of the request's `Host` header.
+    pub fn from_headers(server: &'a ServerSettings, headers: &HeaderMap) -> Self {
+        let port = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|host| host.rsplit_once(':'))
+            .and_then(|(_, port)| port.parse::<u16>().ok());
+        Self::new(server, port)
+    }
+
+    /// The app's home page.
+    pub fn app(&self) -> String {
+        format!("{}/", self.origin(None))
+    }
+
+    /// A CV of `username`'s: the primary at the host's root, another at its `slug`.
+    pub fn cv(&self, username: &str, slug: Option<&str>) -> String {
+        format!(
+            "{}/{}",
+            self.origin(Some(username)),
+            slug.unwrap_or_default()
+        )
+    }
+
+    fn origin(&self, subdomain: Option<&str>) -> String {
+        let scheme = self.server.public_scheme.as_str();
+        let domain = &self.server.base_domain;
+        let subdomain = subdomain
+            .map(|label| format!("{label}."))
+            .unwrap_or_default();
+        match self.port {
+            Some(port) => format!("{scheme}://{subdomain}{domain}:{port}"),
+            None => format!("{scheme}://{subdomain}{domain}"),
+        }
+    }
+}
+
+/// The address of `username`'s primary CV, as a link for its owner.
+pub fn public_cv_url(server: &ServerSettings, username: &str, headers: &HeaderMap) -> String {
+    PublicUrls::from_headers(server, headers).cv(username, None)
 }
 
 /// The address of one of `username`'s CVs: the primary at the host's root, the others at their
@@ -65,12 +104,8 @@ pub fn public_cv_page_url(
     cv: &crate::store::cvs::Cv,
     headers: &HeaderMap,
 ) -> String {
-    let root = public_cv_url(server, username, headers);
-    if cv.is_primary {
-        root
-    } else {
-        format!("{root}{}", cv.slug)
-    }
+    let slug = (!cv.is_primary).then_some(cv.slug.as_str());
+    PublicUrls::from_headers(server, headers).cv(username, slug)
 }
 
 fn is_default_port(scheme: Scheme, port: u16) -> bool {
@@ -127,5 +162,15 @@ mod tests {
         server.public_scheme = Scheme::Https;
         assert_eq!(url(&server, "txtcv.dev"), "https://ada.txtcv.dev/");
         assert_eq!(url(&server, "[::1]:443"), "https://ada.txtcv.dev/");
+        let on_8443 = PublicUrls::new(&server, Some(8443));
+        assert_eq!(on_8443.app(), "https://txtcv.dev:8443/");
+        assert_eq!(
+            on_8443.cv("ada", Some("research")),
+            "https://ada.txtcv.dev:8443/research"
+        );
+        assert_eq!(
+            PublicUrls::new(&server, Some(443)).app(),
+            "https://txtcv.dev/"
+        );
     }
 }

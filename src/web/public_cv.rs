@@ -23,7 +23,10 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{error::AppError, host::CvHost};
+use super::{
+    error::AppError,
+    host::{CvHost, PublicUrls},
+};
 use crate::{
     domain::resume::{Theme, view::Resume, without_hidden_fields},
     state::AppState,
@@ -177,7 +180,7 @@ pub async fn same_not_found_everywhere(
         return response;
     }
     let page = NotFoundPage {
-        app_url: PageLinks::new(&state, &host).app(),
+        app_url: PublicUrls::new(&state.settings.server, host.port).app(),
     };
     match page.render() {
         Ok(html) => (StatusCode::NOT_FOUND, axum::response::Html(html)).into_response(),
@@ -202,7 +205,7 @@ async fn page(
             port: host.port,
         },
     );
-    let links = PageLinks::new(&state, &host);
+    let links = PublicUrls::new(&state.settings.server, host.port);
     let response = respond(&state, &cv, key, &headers, |document| {
         CvPage::new(
             &Resume::from_document(document),
@@ -405,39 +408,6 @@ impl PageViews {
     }
 }
 
-/// Where the page's links and Open Graph tags point, on the host and port the visitor used.
-struct PageLinks {
-    scheme: &'static str,
-    base_domain: String,
-    port: String,
-}
-
-impl PageLinks {
-    fn new(state: &AppState, host: &CvHost) -> Self {
-        let server = &state.settings.server;
-        Self {
-            scheme: server.public_scheme.as_str(),
-            base_domain: server.base_domain.clone(),
-            port: host.port.map(|p| format!(":{p}")).unwrap_or_default(),
-        }
-    }
-
-    fn app(&self) -> String {
-        format!("{}://{}{}/", self.scheme, self.base_domain, self.port)
-    }
-
-    /// The page's own address: the host's root for the primary, else its slug.
-    fn cv(&self, username: &str, slug: Option<&str>) -> String {
-        format!(
-            "{}://{username}.{}{}/{}",
-            self.scheme,
-            self.base_domain,
-            self.port,
-            slug.unwrap_or_default()
-        )
-    }
-}
-
 #[derive(Template)]
 #[template(path = "public/cv.html")]
 struct CvPage<'a> {
@@ -456,7 +426,7 @@ impl<'a> CvPage<'a> {
         theme: Theme,
         username: &str,
         slug: Option<&str>,
-        links: &PageLinks,
+        links: &PublicUrls<'_>,
     ) -> Self {
         let basics = &resume.basics;
         let name = if basics.name.is_empty() {
