@@ -133,27 +133,29 @@ struct LetterForm {
 
 /// The letter `id` of the signed-in `user`, or the 404 that anyone else gets.
 async fn owned_letter(state: &AppState, user: &User, id: &str) -> Result<CoverLetter, AppError> {
-    let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
-    cover_letters::find(&state.db, user.id, id)
+    cover_letters::find(&state.db, user.id, letter_id(id)?)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// A letter id from the path; a malformed one is simply a letter that does not exist.
+fn letter_id(id: &str) -> Result<Uuid, AppError> {
+    id.parse().map_err(|_| AppError::NotFound)
 }
 
 /// The letter a status poll asks about. An unfinished letter is kept in memory until its row
 /// changes (`crate::cache`), so polling it costs no query; a final one is read once, and then the
 /// browser stops asking.
 async fn polled_letter(state: &AppState, user: &User, id: &str) -> Result<CoverLetter, AppError> {
-    let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
     let cache = &state.caches.letters;
-    if let Some(letter) = cache.get(&(user.id, id)) {
+    let key = (user.id, letter_id(id)?);
+    if let Some(letter) = cache.get(&key) {
         return Ok(letter);
     }
     let start = cache.read_start();
-    let letter = cover_letters::find(&state.db, user.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let letter = owned_letter(state, user, id).await?;
     if !letter.status.is_final() {
-        cache.keep(start, (user.id, id), letter.clone());
+        cache.keep(start, key, letter.clone());
     }
     Ok(letter)
 }

@@ -421,6 +421,8 @@ async fn set_published(
     published: bool,
 ) -> Result<Json<CvDetail>, ApiProblem> {
     cvs::set_published(&state.db, caller.owner_id, cv.id, published).await?;
-    let cv = owned_cv(&state, &caller, &cv.id.to_string()).await?;
+    let cv = cvs::find(&state.db, caller.owner_id, cv.id)
+        .await?
+        .ok_or_else(ApiProblem::not_found)?;
     Ok(Json(detail(&state, &caller, &headers, cv, None).await?))
 }
