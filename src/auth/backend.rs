@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::{collections::HashSet, net::IpAddr, time::Duration};
 
 use axum_login::{AuthUser, AuthnBackend, AuthzBackend};
 use secrecy::SecretString;
@@ -9,7 +9,10 @@ use super::Hasher;
 use crate::{
     cache::UserCache,
     domain::Role,
-    store::users::{self, User},
+    store::{
+        auth_attempts::{self, Verdict},
+        users::{self, User},
+    },
 };
 
 pub type AuthSession = axum_login::AuthSession<Backend>;
@@ -21,10 +24,12 @@ impl AuthUser for User {
         self.id
     }
 
-    // A session remembers this; when the password changes, every other session stops matching
-    // and is signed out.
+    // Sessions are ended by deleting them (`store::sessions`), which every process hears at
+    // commit, never by a changing hash: a password change would otherwise make another process,
+    // still holding the session's old record for a moment, take the owner's own session for a
+    // stale one and sign them out. So the hash is what never changes: the account itself.
     fn session_auth_hash(&self) -> &[u8] {
-        self.password_hash.as_bytes()
+        self.id.as_bytes()
     }
 }
 
@@ -33,6 +38,16 @@ pub struct Credentials {
     /// A username or an email address.
     pub login: String,
     pub password: SecretString,
+    /// Where the attempt comes from, for the throttles.
+    pub client: IpAddr,
+}
+
+/// How many password checks an account and an address get (`auth.max_login_failures` per
+/// `auth.throttle_window_secs`).
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordThrottle {
+    pub max_failures: u32,
+    pub window: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +65,16 @@ pub enum LoginOutcome {
     SignedIn(User),
     Suspended,
     WrongCredentials,
+    /// Too many wrong passwords: no check was made.
+    Throttled(Duration),
+}
+
+/// What checking a signed-in member's password (before a sensitive change) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Right,
+    Wrong,
+    Throttled(Duration),
 }
 
 #[derive(Clone)]
@@ -57,22 +82,87 @@ pub struct Backend {
     db: PgPool,
     hasher: Hasher,
     users: UserCache,
+    throttle: PasswordThrottle,
 }
 
 impl Backend {
-    pub fn new(db: PgPool, hasher: Hasher, users: UserCache) -> Self {
-        Self { db, hasher, users }
+    pub fn new(db: PgPool, hasher: Hasher, users: UserCache, throttle: PasswordThrottle) -> Self {
+        Self {
+            db,
+            hasher,
+            users,
+            throttle,
+        }
     }
 
     pub async fn check(&self, credentials: Credentials) -> Result<LoginOutcome, BackendError> {
         let user = users::find_by_login(&self.db, &credentials.login).await?;
-        let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let matches = self.hasher.verify(credentials.password, hash).await?;
-        Ok(match user {
-            Some(user) if matches && user.is_active() => LoginOutcome::SignedIn(user),
-            Some(_) if matches => LoginOutcome::Suspended,
+        // A known account is counted by its id, however it was named (username or email).
+        let account = match &user {
+            Some(user) => user.id.to_string(),
+            None => credentials.login.trim().to_lowercase(),
+        };
+        let matches = self
+            .verify_throttled(
+                user.as_ref(),
+                &account,
+                credentials.password,
+                credentials.client,
+            )
+            .await?;
+        Ok(match (user, matches) {
+            (_, Err(wait)) => LoginOutcome::Throttled(wait),
+            (Some(user), Ok(true)) if user.is_active() => LoginOutcome::SignedIn(user),
+            (Some(_), Ok(true)) => LoginOutcome::Suspended,
             _ => LoginOutcome::WrongCredentials,
         })
+    }
+
+    /// Checks a signed-in member's password before a sensitive change, under the same throttles
+    /// as login, so a stolen session cannot be used to guess the password behind it.
+    pub async fn confirm_password(
+        &self,
+        user: &User,
+        password: SecretString,
+        client: IpAddr,
+    ) -> Result<PasswordCheck, BackendError> {
+        let matches = self
+            .verify_throttled(Some(user), &user.id.to_string(), password, client)
+            .await?;
+        Ok(match matches {
+            Ok(true) => PasswordCheck::Right,
+            Ok(false) => PasswordCheck::Wrong,
+            Err(wait) => PasswordCheck::Throttled(wait),
+        })
+    }
+
+    /// Counts the check before it runs, so no burst gets more than the limit verified; a right
+    /// password is not held against anyone.
+    async fn verify_throttled(
+        &self,
+        user: Option<&User>,
+        account: &str,
+        password: SecretString,
+        client: IpAddr,
+    ) -> Result<Result<bool, Duration>, BackendError> {
+        let verdict = auth_attempts::take_password_check(
+            &self.db,
+            self.throttle.window,
+            self.throttle.max_failures,
+            account,
+            &client.to_string(),
+        )
+        .await?;
+        let taken = match verdict {
+            Verdict::Wait(wait) => return Ok(Err(wait)),
+            Verdict::Allowed(taken) => taken,
+        };
+        let hash = user.map(|u| u.password_hash.clone());
+        let matches = self.hasher.verify(password, hash).await?;
+        if matches {
+            auth_attempts::give_back(&self.db, taken).await?;
+        }
+        Ok(Ok(matches))
     }
 }
 
@@ -84,7 +174,9 @@ impl AuthnBackend for Backend {
     async fn authenticate(&self, credentials: Credentials) -> Result<Option<User>, BackendError> {
         Ok(match self.check(credentials).await? {
             LoginOutcome::SignedIn(user) => Some(user),
-            LoginOutcome::Suspended | LoginOutcome::WrongCredentials => None,
+            LoginOutcome::Suspended
+            | LoginOutcome::WrongCredentials
+            | LoginOutcome::Throttled(_) => None,
         })
     }
 

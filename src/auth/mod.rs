@@ -3,5 +3,7 @@
 mod backend;
 mod password;
 
-pub use backend::{AuthSession, Backend, Credentials, LoginOutcome, Permission};
+pub use backend::{
+    AuthSession, Backend, Credentials, LoginOutcome, PasswordCheck, PasswordThrottle, Permission,
+};
 pub use password::Hasher;

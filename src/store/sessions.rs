@@ -2,7 +2,7 @@
 //! optionally in front of a cache of records, so a hot session costs no query.
 
 use async_trait::async_trait;
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use tower_sessions::{
     ExpiredDeletion, SessionStore,
     session::{Id, Record},
@@ -34,7 +34,7 @@ impl PgSessionStore {
         Self { db, cache: None }
     }
 
-    /// Loads go to `cache` first; writes and deletes here go through to it at once. Deletes made
+    /// Loads go to `cache` first; writes and deletes here go through to it at once. Changes made
     /// elsewhere (another process, `delete_for_user`) reach it through `crate::cache`.
     pub fn with_cache(db: PgPool, cache: SessionCache) -> Self {
         Self {
@@ -94,11 +94,15 @@ impl SessionStore for PgSessionStore {
         }
     }
 
+    /// Updates the session only if it still exists. A request that loaded a session before it
+    /// was ended (a logout, a suspension, a password change elsewhere) must not bring it back by
+    /// saving; its changes are lost with the session, as they should be. New sessions go through
+    /// `create`, under a fresh id.
     async fn save(&self, record: &Record) -> Result<()> {
-        sqlx::query(
-            "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4)
-             on conflict (id) do update
-             set user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at",
+        let start = self.cache.as_ref().map(SessionCache::read_start);
+        let updated = sqlx::query(
+            "update sessions set user_id = $2, data = $3, expires_at = $4
+             where id = $1 and expires_at > now()",
         )
         .bind(record.id.to_string())
         .bind(user_id_of(record))
@@ -107,7 +111,9 @@ impl SessionStore for PgSessionStore {
         .execute(&self.db)
         .await
         .map_err(backend)?;
-        self.remember(record);
+        if let (Some(cache), Some(start), 1) = (&self.cache, start, updated.rows_affected()) {
+            cache.keep(start, record.id, record.clone());
+        }
         Ok(())
     }
 
@@ -143,14 +149,15 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        if let Some(cache) = &self.cache {
-            cache.invalidate(id);
-        }
         sqlx::query("delete from sessions where id = $1")
             .bind(id.to_string())
             .execute(&self.db)
             .await
             .map_err(backend)?;
+        // After the delete: a load that read the row before it cannot keep it past this point.
+        if let Some(cache) = &self.cache {
+            cache.invalidate(id);
+        }
         Ok(())
     }
 }
@@ -167,7 +174,11 @@ impl ExpiredDeletion for PgSessionStore {
 }
 
 /// Ends every session of `user_id` except `keep` (the one making the change, if any).
-pub async fn delete_for_user(db: &PgPool, user_id: Uuid, keep: Option<Id>) -> sqlx::Result<u64> {
+pub async fn delete_for_user(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    keep: Option<Id>,
+) -> sqlx::Result<u64> {
     let done = sqlx::query("delete from sessions where user_id = $1 and id is distinct from $2")
         .bind(user_id)
         .bind(keep.map(|id| id.to_string()))

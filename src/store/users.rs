@@ -175,12 +175,13 @@ pub async fn set_status(
     Ok(())
 }
 
-pub async fn set_password_hash(db: &PgPool, id: Uuid, hash: &str) -> sqlx::Result<User> {
-    sqlx::query_as("update users set password_hash = $2 where id = $1 returning *")
+pub async fn set_password_hash(db: impl PgExecutor<'_>, id: Uuid, hash: &str) -> sqlx::Result<()> {
+    sqlx::query("update users set password_hash = $2 where id = $1")
         .bind(id)
         .bind(hash)
-        .fetch_one(db)
-        .await
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// `Err(EmailTaken)` when another account has it, in any case.

@@ -24,7 +24,7 @@ use crate::{
     domain::{Email, NewPassword, Role, Username},
     state::AppState,
     store::{
-        auth_attempts::{self, Scope},
+        auth_attempts::{self, Limit, Scope, Verdict},
         moderation,
         users::{self, InsertUserError, NewUser, User},
     },
@@ -83,21 +83,6 @@ async fn signup(
     ClientAddr(addr): ClientAddr,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, AppError> {
-    let limits = &state.settings.auth;
-    let address = addr.to_string();
-    let window = Duration::from_secs(limits.throttle_window_secs);
-    if let Some(wait) = auth_attempts::blocked_for(
-        &state.db,
-        Scope::SignupAddress,
-        &address,
-        limits.max_signups,
-        window,
-    )
-    .await?
-    {
-        return Err(AppError::TooManyRequests { retry_after: wait });
-    }
-
     let username = Username::parse(&form.username);
     let email = Email::parse(&form.email);
     let password = NewPassword::parse(&form.password);
@@ -120,7 +105,18 @@ async fn signup(
     if let (Ok(username), Ok(email), Ok(password), false) =
         (&username, &email, &password, errors.any())
     {
-        auth_attempts::record(&state.db, Scope::SignupAddress, &address).await?;
+        let limits = &state.settings.auth;
+        let per_address = Limit {
+            scope: Scope::SignupAddress,
+            key: &addr.to_string(),
+            max: limits.max_signups,
+        };
+        let window = Duration::from_secs(limits.throttle_window_secs);
+        // Counted only once the form is valid, so a typo costs nothing; counted before the
+        // account is made, so a burst cannot slip past the limit.
+        if let Verdict::Wait(wait) = auth_attempts::take(&state.db, window, &[per_address]).await? {
+            return Err(AppError::TooManyRequests { retry_after: wait });
+        }
         let hash = state
             .hasher
             .hash(SecretString::from(password.expose()))
@@ -210,10 +206,6 @@ async fn login(
     ClientAddr(addr): ClientAddr,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    let limits = &state.settings.auth;
-    let window = Duration::from_secs(limits.throttle_window_secs);
-    let account = form.login.trim().to_lowercase();
-    let address = addr.to_string();
     let page = |error: String| LoginPage {
         layout: layout.clone(),
         login: form.login.clone(),
@@ -221,27 +213,10 @@ async fn login(
         error: Some(error),
     };
 
-    for (scope, key) in [
-        (Scope::LoginAccount, &account),
-        (Scope::LoginAddress, &address),
-    ] {
-        let blocked =
-            auth_attempts::blocked_for(&state.db, scope, key, limits.max_login_failures, window)
-                .await?;
-        if let Some(wait) = blocked {
-            let message = format!(
-                "Too many failed attempts. Please wait {} and try again.",
-                wait_in_words(wait)
-            );
-            let response =
-                (StatusCode::TOO_MANY_REQUESTS, Html(page(message).render()?)).into_response();
-            return Ok(with_retry_after(response, wait));
-        }
-    }
-
     let credentials = Credentials {
         login: form.login.clone(),
         password: SecretString::from(form.password.as_str()),
+        client: addr,
     };
     let outcome = auth
         .backend
@@ -251,7 +226,6 @@ async fn login(
     match outcome {
         LoginOutcome::SignedIn(user) => {
             sign_in(&mut auth, &user).await?;
-            auth_attempts::clear(&state.db, Scope::LoginAccount, &account).await?;
             users::record_login(&state.db, user.id).await?;
             let next = local_path(&form.next).unwrap_or("/dashboard");
             Ok(Redirect::to(next).into_response())
@@ -261,9 +235,16 @@ async fn login(
                 "This account is suspended. Contact support if you think this is a mistake.";
             Ok((StatusCode::FORBIDDEN, Html(page(message.into()).render()?)).into_response())
         }
+        LoginOutcome::Throttled(wait) => {
+            let message = format!(
+                "Too many failed attempts. Please wait {} and try again.",
+                wait_in_words(wait)
+            );
+            let response =
+                (StatusCode::TOO_MANY_REQUESTS, Html(page(message).render()?)).into_response();
+            Ok(with_retry_after(response, wait))
+        }
         LoginOutcome::WrongCredentials => {
-            auth_attempts::record(&state.db, Scope::LoginAccount, &account).await?;
-            auth_attempts::record(&state.db, Scope::LoginAddress, &address).await?;
             let message = "Wrong username or password.".to_owned();
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -284,6 +265,7 @@ async fn sign_in(auth: &mut AuthSession, user: &User) -> Result<(), AppError> {
     auth.login(user)
         .await
         .map_err(|e| anyhow::anyhow!("cannot start a session: {e}"))?;
+    super::mark_renewed(&auth.session).await;
     Ok(())
 }
 

@@ -48,7 +48,10 @@ impl Flash {
         }
     }
 
+    /// Removes the message only when there is one: a removal marks the session changed, and a
+    /// page view that changed nothing must not write the session back.
     async fn take(session: &Session) -> Option<Flash> {
+        session.get_value(FLASH_KEY).await.ok()??;
         session.remove(FLASH_KEY).await.ok().flatten()
     }
 }

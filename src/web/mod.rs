@@ -28,7 +28,7 @@ use axum::{
     Router,
     extract::{DefaultBodyLimit, Request, State},
     http::{HeaderName, HeaderValue, StatusCode, header},
-    middleware,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
 };
 use axum_login::AuthManagerLayerBuilder;
@@ -45,10 +45,10 @@ use tower_http::{
     timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
-use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
 
 use crate::{
-    auth::Backend,
+    auth::{Backend, PasswordThrottle},
     config::Scheme,
     state::AppState,
     store::sessions::{AUTH_DATA_KEY, PgSessionStore},
@@ -173,10 +173,15 @@ fn app_router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::days(session_days)));
+    let throttle = PasswordThrottle {
+        max_failures: state.settings.auth.max_login_failures,
+        window: Duration::from_secs(state.settings.auth.throttle_window_secs),
+    };
     let backend = Backend::new(
         state.db.clone(),
         state.hasher.clone(),
         state.caches.users.clone(),
+        throttle,
     );
     let auth = AuthManagerLayerBuilder::new(backend, sessions)
         .with_data_key(AUTH_DATA_KEY)
@@ -192,6 +197,7 @@ fn app_router(state: AppState) -> Router {
         .merge(cvs::router())
         .merge(tokens::router())
         .fallback(not_found)
+        .layer(middleware::from_fn(renew_signed_in_session))
         .layer(auth)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -214,6 +220,36 @@ fn cv_router(state: AppState) -> Router {
             public_cv::same_not_found_everywhere,
         ))
         .with_state(state)
+}
+
+/// The session key that holds the day a signed-in session was last renewed.
+const RENEWED_ON_KEY: &str = "renewed_on";
+
+/// Keeps an active member signed in (the session expires after `auth.session_days` without a
+/// visit) while writing the session at most once a day: a page view that changes nothing else
+/// leaves the session row and the cookie alone, so it can never write back a session that was
+/// ended meanwhile, and costs no write.
+async fn renew_signed_in_session(session: Session, request: Request, next: Next) -> Response {
+    let signed_in =
+        session.id().is_some() && matches!(session.get_value(AUTH_DATA_KEY).await, Ok(Some(_)));
+    if signed_in
+        && !matches!(session.get::<i32>(RENEWED_ON_KEY).await, Ok(Some(day)) if day == today())
+    {
+        mark_renewed(&session).await;
+    }
+    next.run(request).await
+}
+
+/// Records that `session` was written today (a sign-in does, too), so the day's page views need
+/// not write it again.
+async fn mark_renewed(session: &Session) {
+    if let Err(error) = session.insert(RENEWED_ON_KEY, today()).await {
+        tracing::warn!(%error, "cannot renew a session");
+    }
+}
+
+fn today() -> i32 {
+    time::OffsetDateTime::now_utc().date().to_julian_day()
 }
 
 async fn not_found() -> impl IntoResponse {

@@ -18,7 +18,7 @@ use crate::{
     domain::moderation::{ReportCategory, Text},
     state::AppState,
     store::{
-        auth_attempts::{self, Scope},
+        auth_attempts::{self, Limit, Scope, Verdict},
         public_cvs, reports,
     },
 };
@@ -89,20 +89,6 @@ async fn send(
     Form(form): Form<ReportForm>,
 ) -> Result<Response, AppError> {
     let owner_id = reported_owner(&state, &username).await?;
-    let limits = &state.settings.moderation;
-    let address = addr.to_string();
-    let window = Duration::from_secs(limits.report_window_secs);
-    let blocked = auth_attempts::blocked_for(
-        &state.db,
-        Scope::ReportAddress,
-        &address,
-        limits.max_reports,
-        window,
-    )
-    .await?;
-    if let Some(wait) = blocked {
-        return Err(AppError::TooManyRequests { retry_after: wait });
-    }
     let username = username.to_lowercase();
     let category = ReportCategory::parse(&form.category);
     let details = Text::parse(&form.details);
@@ -120,7 +106,16 @@ async fn send(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     };
-    auth_attempts::record(&state.db, Scope::ReportAddress, &address).await?;
+    let limits = &state.settings.moderation;
+    let per_address = Limit {
+        scope: Scope::ReportAddress,
+        key: &addr.to_string(),
+        max: limits.max_reports,
+    };
+    let window = Duration::from_secs(limits.report_window_secs);
+    if let Verdict::Wait(wait) = auth_attempts::take(&state.db, window, &[per_address]).await? {
+        return Err(AppError::TooManyRequests { retry_after: wait });
+    }
     reports::insert(&state.db, owner_id, category, details).await?;
     Ok(Html(SentPage { layout, username }.render()?).into_response())
 }

@@ -1,6 +1,8 @@
 //! `/settings`: a member changes their password or email, or deletes their own account. There
 //! are no ids in these routes: each acts on the signed-in account and nothing else.
 
+use std::net::IpAddr;
+
 use askama::Template;
 use axum::{
     Form, Router,
@@ -14,12 +16,13 @@ use serde::Deserialize;
 
 use super::{
     admin::block_for,
+    client::ClientAddr,
     current_user::CurrentUser,
     error::AppError,
     layout::{Flash, FlashKind, Layout},
 };
 use crate::{
-    auth::AuthSession,
+    auth::{AuthSession, PasswordCheck},
     domain::{Email, NewPassword},
     state::AppState,
     store::{
@@ -86,14 +89,24 @@ async fn page(
     Ok(Html(page.render()?).into_response())
 }
 
-async fn password_matches(state: &AppState, user: &User, password: &str) -> Result<bool, AppError> {
-    Ok(state
-        .hasher
-        .verify(
-            SecretString::from(password),
-            Some(user.password_hash.clone()),
-        )
-        .await?)
+/// Whether `password` is the member's own, under the login throttles; too many wrong ones in a
+/// row answer 429 without a check.
+async fn password_matches(
+    auth: &AuthSession,
+    user: &User,
+    password: &str,
+    client: IpAddr,
+) -> Result<bool, AppError> {
+    let check = auth
+        .backend
+        .confirm_password(user, SecretString::from(password), client)
+        .await
+        .map_err(anyhow::Error::from)?;
+    match check {
+        PasswordCheck::Right => Ok(true),
+        PasswordCheck::Wrong => Ok(false),
+        PasswordCheck::Throttled(wait) => Err(AppError::TooManyRequests { retry_after: wait }),
+    }
 }
 
 #[derive(Deserialize)]
@@ -106,12 +119,13 @@ struct PasswordForm {
 
 async fn change_password(
     State(state): State<AppState>,
-    mut auth: AuthSession,
+    auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    if !password_matches(&state, &user, &form.current_password).await? {
+    if !password_matches(&auth, &user, &form.current_password, client).await? {
         let errors = Errors {
             current_password: Some("That is not your current password.".into()),
             ..Errors::default()
@@ -132,13 +146,11 @@ async fn change_password(
         .hasher
         .hash(SecretString::from(password.expose()))
         .await?;
-    let updated = users::set_password_hash(&state.db, user.id, &hash).await?;
-    // Other browsers are signed out; this one signs in again under the new password, since the
-    // session remembers the old one's hash.
-    sessions::delete_for_user(&state.db, user.id, auth.session.id()).await?;
-    auth.login(&updated)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot renew the session: {e}"))?;
+    // Other browsers are signed out in the same transaction; this one stays signed in.
+    let mut tx = state.db.begin().await?;
+    users::set_password_hash(&mut *tx, user.id, &hash).await?;
+    sessions::delete_for_user(&mut *tx, user.id, auth.session.id()).await?;
+    tx.commit().await?;
     let message = "Your password is changed. Every other session has been signed out.";
     Flash::push(&auth.session, FlashKind::Success, message).await;
     Ok(Redirect::to("/settings").into_response())
@@ -189,9 +201,10 @@ async fn delete_account(
     mut auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, AppError> {
-    if !password_matches(&state, &user, &form.password).await? {
+    if !password_matches(&auth, &user, &form.password, client).await? {
         let errors = Errors {
             delete: Some("That is not your password; nothing was deleted.".into()),
             ..Errors::default()

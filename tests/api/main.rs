@@ -10,6 +10,7 @@ mod cover_letters;
 mod fast_paths;
 mod health;
 mod helpers;
+mod hostile;
 mod mock_llm;
 mod public_cv;
 mod reports;
