@@ -22,8 +22,10 @@ pub enum Action<'a> {
         reason: &'a Text,
     },
     Unsuspend,
+    /// Unpublish every CV of the account, or only the CV `only` (the one a report named).
     Unpublish {
         reason: &'a Text,
+        only: Option<Uuid>,
     },
     Delete {
         block_for: Duration,
@@ -121,11 +123,12 @@ pub async fn apply(
             }
             (audit::Action::Unsuspend, None)
         }
-        Action::Unpublish { reason } => {
-            if !moderation::unpublish(&mut *tx, target.id, reason.as_str()).await? {
-                return Err(ActionError::Refused(
-                    "That account has no published CV; there is nothing to unpublish.",
-                ));
+        Action::Unpublish { reason, only } => {
+            if !moderation::unpublish(&mut *tx, target.id, *only, reason.as_str()).await? {
+                return Err(ActionError::Refused(match only {
+                    Some(_) => "That CV is not published any more; there is nothing to unpublish.",
+                    None => "That account has no published CV; there is nothing to unpublish.",
+                }));
             }
             (audit::Action::Unpublish, Some(reason.as_str()))
         }

@@ -95,15 +95,21 @@ pub async fn letter_count(db: impl PgExecutor<'_>, owner_id: Uuid) -> sqlx::Resu
         .await
 }
 
-/// Takes the account's CVs off the public web and tells the owner why. `false` when nothing was
-/// published.
-pub async fn unpublish(db: impl PgExecutor<'_>, owner_id: Uuid, note: &str) -> sqlx::Result<bool> {
+/// Takes the account's CVs, or only the CV `only`, off the public web and tells the owner why.
+/// `false` when nothing of it was published.
+pub async fn unpublish(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    only: Option<Uuid>,
+    note: &str,
+) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "update cvs set published = false, moderation_note = $2, updated_at = now()
-         where owner_id = $1 and published",
+         where owner_id = $1 and published and ($3::uuid is null or id = $3)",
     )
     .bind(owner_id)
     .bind(note)
+    .bind(only)
     .execute(db)
     .await?;
     Ok(done.rows_affected() > 0)

@@ -7,18 +7,22 @@ use uuid::Uuid;
 use super::paging::Counted;
 use crate::domain::moderation::{ReportCategory, Resolution, Text};
 
+/// A report about the CV `cv_id` of the account `target_id`.
 pub async fn insert(
     db: impl PgExecutor<'_>,
     target_id: Uuid,
+    cv_id: Uuid,
     category: ReportCategory,
     details: &Text,
 ) -> sqlx::Result<Uuid> {
     sqlx::query_scalar(
-        "insert into abuse_reports (target_id, id, category, details) values ($1, $2, $3, $4)
+        "insert into abuse_reports (target_id, id, cv_id, category, details)
+         values ($1, $2, $3, $4, $5)
          returning id",
     )
     .bind(target_id)
     .bind(Uuid::new_v4())
+    .bind(cv_id)
     .bind(category.as_str())
     .bind(details.as_str())
     .fetch_one(db)
@@ -30,6 +34,12 @@ pub struct Report {
     pub id: Uuid,
     pub target_id: Uuid,
     pub target_username: String,
+    /// The CV reported; `None` for reports made before reports named one.
+    pub cv_id: Option<Uuid>,
+    /// The reported CV as it is now; `None` when it has been deleted since.
+    pub cv_title: Option<String>,
+    pub cv_slug: Option<String>,
+    pub cv_is_primary: Option<bool>,
     pub category: String,
     pub details: String,
     pub created_at: OffsetDateTime,
@@ -39,9 +49,11 @@ pub struct Report {
     pub resolution_note: Option<String>,
 }
 
-const COLUMNS: &str = "r.id, r.target_id, u.username as target_username, r.category, r.details,
+const COLUMNS: &str = "r.id, r.target_id, u.username as target_username, r.cv_id,
+    c.title as cv_title, c.slug as cv_slug, c.is_primary as cv_is_primary, r.category, r.details,
     r.created_at, r.resolved_at, r.resolved_by, r.resolution, r.resolution_note
-    from abuse_reports r join users u on u.id = r.target_id";
+    from abuse_reports r join users u on u.id = r.target_id
+    left join cvs c on c.owner_id = r.target_id and c.id = r.cv_id";
 
 /// One page of open reports, newest first, and how many are open in all.
 pub async fn open(

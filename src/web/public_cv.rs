@@ -451,7 +451,10 @@ impl<'a> CvPage<'a> {
             title,
             description,
             page_url: links.cv(username, slug),
-            report_url: format!("{app_url}report/{username}"),
+            report_url: match slug {
+                None => format!("{app_url}report/{username}"),
+                Some(slug) => format!("{app_url}report/{username}/{slug}"),
+            },
             app_url,
         }
     }

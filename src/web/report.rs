@@ -1,5 +1,6 @@
-//! `GET/POST /report/{username}`: anyone may report a public CV, without an account. Throttled
-//! per client address; a username with no public CV gets the ordinary 404.
+//! `GET/POST /report/{username}` (the primary CV) and `/report/{username}/{slug}` (another
+//! published CV): anyone may report a public CV, without an account. Throttled per client
+//! address; a CV that is not public gets the ordinary 404.
 
 use std::time::Duration;
 
@@ -15,23 +16,74 @@ use serde::Deserialize;
 
 use super::{client::ClientAddr, error::AppError, layout::Layout};
 use crate::{
-    domain::moderation::{ReportCategory, Text},
+    domain::{
+        CvSlug, Username,
+        moderation::{ReportCategory, Text},
+    },
     state::AppState,
     store::{
         auth_attempts::{self, Limit, Scope, Verdict},
-        public_cvs, reports,
+        public_cvs::{self, PublishedCv},
+        reports,
     },
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/report/{username}", get(form).post(send))
+    Router::new()
+        .route("/report/{username}", get(form).post(send))
+        .route("/report/{username}/{slug}", get(form).post(send))
+}
+
+/// The CV a report is about, as its address names it.
+#[derive(Deserialize)]
+struct Reported {
+    username: String,
+    /// Absent for the primary CV, served at the root of the owner's host.
+    slug: Option<String>,
+}
+
+impl Reported {
+    /// The published CV, or a 404 like the CV host's own. An address that cannot name a CV
+    /// (not a username, not a slug) is not looked up at all.
+    async fn find(&self, state: &AppState) -> Result<PublishedCv, AppError> {
+        let username = Username::parse(&self.username).map_err(|_| AppError::NotFound)?;
+        let published = match &self.slug {
+            None => public_cvs::published(&state.db, username.as_str()).await?,
+            Some(slug) => {
+                let slug = CvSlug::parse(&slug.to_lowercase()).map_err(|_| AppError::NotFound)?;
+                public_cvs::published_by_slug(&state.db, username.as_str(), slug.as_str()).await?
+            }
+        };
+        published.ok_or(AppError::NotFound)
+    }
+
+    /// What the pages call it and where the form posts: `ada` or `ada/backend`.
+    fn about(&self) -> About {
+        let username = self.username.to_lowercase();
+        let slug = self.slug.as_deref().map(str::to_lowercase);
+        let path = match &slug {
+            None => username.clone(),
+            Some(slug) => format!("{username}/{slug}"),
+        };
+        About {
+            username,
+            slug,
+            path,
+        }
+    }
+}
+
+struct About {
+    username: String,
+    slug: Option<String>,
+    path: String,
 }
 
 #[derive(Template)]
 #[template(path = "report/form.html")]
 struct FormPage {
     layout: Layout,
-    username: String,
+    about: About,
     categories: Vec<(&'static str, &'static str, bool)>,
     details: String,
     error: Option<String>,
@@ -41,7 +93,7 @@ struct FormPage {
 #[template(path = "report/sent.html")]
 struct SentPage {
     layout: Layout,
-    username: String,
+    about: About,
 }
 
 #[derive(Deserialize)]
@@ -50,12 +102,6 @@ struct ReportForm {
     category: String,
     #[serde(default)]
     details: String,
-}
-
-/// The owner of the public CV at `username`, or a 404 like the CV host's own.
-async fn reported_owner(state: &AppState, username: &str) -> Result<uuid::Uuid, AppError> {
-    let published = public_cvs::published(&state.db, &username.to_lowercase()).await?;
-    published.map(|cv| cv.owner_id).ok_or(AppError::NotFound)
 }
 
 fn categories(chosen: &str) -> Vec<(&'static str, &'static str, bool)> {
@@ -68,12 +114,12 @@ fn categories(chosen: &str) -> Vec<(&'static str, &'static str, bool)> {
 async fn form(
     State(state): State<AppState>,
     layout: Layout,
-    Path(username): Path<String>,
+    Path(reported): Path<Reported>,
 ) -> Result<Html<String>, AppError> {
-    reported_owner(&state, &username).await?;
+    reported.find(&state).await?;
     let page = FormPage {
         layout,
-        username: username.to_lowercase(),
+        about: reported.about(),
         categories: categories(""),
         details: String::new(),
         error: None,
@@ -85,11 +131,10 @@ async fn send(
     State(state): State<AppState>,
     layout: Layout,
     ClientAddr(addr): ClientAddr,
-    Path(username): Path<String>,
+    Path(reported): Path<Reported>,
     Form(form): Form<ReportForm>,
 ) -> Result<Response, AppError> {
-    let owner_id = reported_owner(&state, &username).await?;
-    let username = username.to_lowercase();
+    let cv = reported.find(&state).await?;
     let category = ReportCategory::parse(&form.category);
     let details = Text::parse(&form.details);
     let (Some(category), Ok(details)) = (category, &details) else {
@@ -99,8 +144,8 @@ async fn send(
         };
         let page = FormPage {
             layout,
+            about: reported.about(),
             categories: categories(&form.category),
-            username,
             details: form.details,
             error: Some(error),
         };
@@ -116,6 +161,10 @@ async fn send(
     if let Verdict::Wait(wait) = auth_attempts::take(&state.db, window, &[per_address]).await? {
         return Err(AppError::TooManyRequests { retry_after: wait });
     }
-    reports::insert(&state.db, owner_id, category, details).await?;
-    Ok(Html(SentPage { layout, username }.render()?).into_response())
+    reports::insert(&state.db, cv.owner_id, cv.cv_id, category, details).await?;
+    let page = SentPage {
+        layout,
+        about: reported.about(),
+    };
+    Ok(Html(page.render()?).into_response())
 }

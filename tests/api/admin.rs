@@ -421,3 +421,15 @@ async fn a_revoked_admin_loses_the_area_at_the_next_request() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn page_numbers_far_past_the_end_show_an_empty_page() {
+    let app = spawn_app().await;
+    let root = app.admin("grace").await;
+    for list in ["/admin/audit", "/admin/accounts", "/admin/reports"] {
+        for page in ["400000000000000000", "9223372036854775807", "-1", "x"] {
+            let response = app.get(&root, &format!("{list}?page={page}")).await;
+            assert_eq!(response.status(), StatusCode::OK, "{list}?page={page}");
+        }
+    }
+}

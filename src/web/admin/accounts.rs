@@ -268,7 +268,7 @@ async fn unpublish(
         &admin,
         &username,
         &form,
-        |reason| Action::Unpublish { reason },
+        |reason| Action::Unpublish { reason, only: None },
         |username| format!("{username}'s CV is off the public web; they will see why."),
     )
     .await

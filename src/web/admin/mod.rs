@@ -76,11 +76,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Moderator {
     }
 }
 
-/// `?page=` as a page number from 1; anything else is the first page.
+/// The highest page number asked for: far past any real list, and low enough that its offset
+/// (`(page - 1) * PAGE_SIZE`) cannot overflow.
+const MAX_PAGE: i64 = 1_000_000;
+
+/// `?page=` as a page number from 1 to [`MAX_PAGE`]; anything that is no number is the first page,
+/// and a number past the end shows an empty page with a link back.
 fn page_number(page: Option<&str>) -> i64 {
     page.and_then(|p| p.parse::<i64>().ok())
-        .filter(|&p| p >= 1)
         .unwrap_or(1)
+        .clamp(1, MAX_PAGE)
 }
 
 fn offset(page: i64) -> i64 {
@@ -137,4 +142,21 @@ async fn flash_outcome(
         Err(ActionError::Internal(error)) => return Err(AppError::Internal(error)),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_numbers_stay_where_an_offset_can_be_computed() {
+        assert_eq!(page_number(None), 1);
+        assert_eq!(page_number(Some("abc")), 1);
+        assert_eq!(page_number(Some("-3")), 1);
+        assert_eq!(page_number(Some("7")), 7);
+        let huge = page_number(Some("400000000000000000"));
+        assert_eq!(huge, MAX_PAGE);
+        assert!(offset(huge) > 0);
+        assert_eq!(page_number(Some("99999999999999999999999")), 1);
+    }
 }

@@ -37,6 +37,9 @@ pub fn router() -> Router<AppState> {
 pub struct ReportView {
     pub id: Uuid,
     pub target: String,
+    /// Which CV the report is about, in words ("the CV “Backend” at /backend"); empty for
+    /// reports made before they named one.
+    pub cv: String,
     pub category: &'static str,
     pub details: String,
     pub created: String,
@@ -58,9 +61,18 @@ impl From<Report> for ReportView {
             ),
             _ => String::new(),
         };
+        let cv = match (report.cv_id, report.cv_title, report.cv_slug) {
+            (None, ..) => String::new(),
+            (Some(_), Some(title), Some(slug)) if report.cv_is_primary == Some(true) => {
+                format!("the primary CV “{title}” (/{slug}, shown at the root)")
+            }
+            (Some(_), Some(title), Some(slug)) => format!("the CV “{title}” at /{slug}"),
+            (Some(_), ..) => "a CV deleted since".to_owned(),
+        };
         Self {
             id: report.id,
             target: report.target_username,
+            cv,
             category: ReportCategory::parse(&report.category).map_or("Unknown", |c| c.label()),
             details: report.details,
             created: when(report.created_at),
@@ -134,7 +146,10 @@ async fn resolve(
     };
     let action = match (resolution, &note) {
         (Resolution::Dismiss, _) => Action::DismissReport,
-        (Resolution::Unpublish, Some(reason)) => Action::Unpublish { reason },
+        (Resolution::Unpublish, Some(reason)) => Action::Unpublish {
+            reason,
+            only: report.cv_id,
+        },
         (Resolution::Suspend, Some(reason)) => Action::Suspend { reason },
         (_, None) => {
             let message = "Unpublishing or suspending needs a note: the reason goes on the record.";
