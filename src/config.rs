@@ -51,6 +51,7 @@ pub struct Settings {
     pub moderation: ModerationSettings,
     pub api: ApiSettings,
     pub cvs: CvSettings,
+    pub mail: MailSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -99,6 +100,10 @@ pub struct AuthSettings {
     pub throttle_window_secs: u64,
     pub max_concurrent_hashes: usize,
     pub session_days: i64,
+    /// Password resets one client address, and one email address, may ask for per window.
+    pub max_reset_requests: u32,
+    /// Confirmation mails an account may ask for again per window.
+    pub max_confirmation_mails: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,6 +149,22 @@ pub struct CvSettings {
     pub max_per_account: u32,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    /// The sender of every mail, e.g. `txtcv <noreply@example.org>`.
+    pub from: String,
+    /// From `TXTCV__MAIL__SMTP_URL` only, in lettre's form: `smtps://user:pass@host`,
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtp://host:port` (a local relay).
+    /// Without it (outside production) mail is written to `folder` and logged.
+    pub smtp_url: Option<SecretString>,
+    /// Where mail goes without SMTP, as `.eml` files (relative to the working directory).
+    pub folder: PathBuf,
+    /// Tries per mail while the server is unreachable or answers 4xx; a 5xx ends it at once.
+    pub max_attempts: u32,
+    /// The wait before the second try; it doubles for each one after, up to an hour.
+    pub retry_backoff_ms: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LlmProviderKind {
@@ -184,6 +205,11 @@ impl Settings {
             .try_deserialize::<Settings>()
             .context("invalid configuration")?;
         settings.check()?;
+        anyhow::ensure!(
+            profile != Profile::Production || settings.mail.smtp_url.is_some(),
+            "invalid configuration: mail.smtp_url is required in production (set \
+             TXTCV__MAIL__SMTP_URL, e.g. smtps://user:password@smtp.example.org)"
+        );
         Ok(settings)
     }
 
@@ -233,6 +259,10 @@ impl Settings {
         anyhow::ensure!(
             self.worker.concurrency >= 1,
             "invalid configuration: worker.concurrency must be at least 1"
+        );
+        anyhow::ensure!(
+            self.mail.max_attempts >= 1,
+            "invalid configuration: mail.max_attempts must be at least 1"
         );
         anyhow::ensure!(
             self.llm.max_attempts >= 1,

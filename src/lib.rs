@@ -1,14 +1,17 @@
 //! txtcv: a plaintext CV platform. Developers keep their CV as a JSON Resume document, publish it
 //! at `<username>.<base domain>`, and have cover letters written from it in the background.
 
+pub mod accounts;
 pub mod auth;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod jobs;
 pub mod llm;
 pub mod localdb;
+pub mod mail;
 pub mod moderation;
 pub mod startup;
 pub mod state;

@@ -12,12 +12,13 @@ use tower_sessions::ExpiredDeletion;
 use crate::{
     auth::Hasher,
     cache::Caches,
+    clock::Clock,
     config::{Profile, Settings},
     db,
     jobs::{self, JobContext},
-    llm,
+    llm, mail,
     state::AppState,
-    store::{auth_attempts, cover_letters, job_queue, sessions::PgSessionStore},
+    store::{account_links, auth_attempts, cover_letters, job_queue, sessions::PgSessionStore},
     web::{self, PageViews, RenderedPages},
 };
 
@@ -38,6 +39,7 @@ pub async fn prepare_database(settings: &Settings, profile: Profile) -> anyhow::
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    clock: Clock,
 }
 
 impl Application {
@@ -57,11 +59,18 @@ impl Application {
             rendered_pages: RenderedPages::new(RENDERED_PAGES_MAX_BYTES),
             caches,
             page_views,
+            clock: Clock::default(),
         };
         Ok(Self {
             listener,
+            clock: state.clock.clone(),
             router: web::router(state),
         })
+    }
+
+    /// The clock the server's links expire by, for tests to move forward.
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -98,13 +107,14 @@ pub async fn run_worker(
         retry_backoff: Duration::from_millis(settings.llm.retry_backoff_ms),
     };
     let jobs = jobs::run_worker(&settings, context, shutdown.clone());
+    let mail = mail::run_worker(&settings, db.clone(), shutdown.clone());
     let housekeeping = sweep_periodically(&settings, db, shutdown);
-    tokio::try_join!(jobs, housekeeping)?;
+    tokio::try_join!(jobs, mail, housekeeping)?;
     Ok(())
 }
 
-/// Deletes what has expired (sessions, throttle records, finished jobs) and fails letters whose
-/// worker vanished, every `worker.cleanup_interval_secs`.
+/// Deletes what has expired (sessions, throttle records, finished jobs, mailed links) and fails
+/// letters whose worker vanished, every `worker.cleanup_interval_secs`.
 async fn sweep_periodically(
     settings: &Settings,
     db: PgPool,
@@ -134,6 +144,10 @@ async fn sweep_periodically(
         }
         if let Err(error) = job_queue::forget_finished(&db, keep_finished_jobs).await {
             tracing::warn!(%error, "cannot delete finished jobs");
+        }
+        let now = time::OffsetDateTime::now_utc();
+        if let Err(error) = account_links::delete_expired(&db, now).await {
+            tracing::warn!(%error, "cannot delete expired account links");
         }
     }
 }

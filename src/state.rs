@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use crate::{
     auth::Hasher,
     cache::Caches,
+    clock::Clock,
     config::Settings,
     web::{PageViews, RenderedPages},
 };
@@ -22,6 +23,8 @@ pub struct AppState {
     pub page_views: PageViews,
     /// Sessions, users and published states, kept fresh by PostgreSQL's notifications.
     pub caches: Caches,
+    /// What expiring links are measured against.
+    pub clock: Clock,
 }
 
 impl FromRef<AppState> for PgPool {

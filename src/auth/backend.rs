@@ -96,7 +96,13 @@ impl Backend {
     }
 
     pub async fn check(&self, credentials: Credentials) -> Result<LoginOutcome, BackendError> {
-        let user = users::find_by_login(&self.db, &credentials.login).await?;
+        // No account's name or address holds a control character (PostgreSQL's text refuses a
+        // NUL byte): such a login names no account, and is checked like any unknown one.
+        let user = if credentials.login.contains(char::is_control) {
+            None
+        } else {
+            users::find_by_login(&self.db, &credentials.login).await?
+        };
         // A known account is counted by its id, however it was named (username or email).
         let account = match &user {
             Some(user) => user.id.to_string(),

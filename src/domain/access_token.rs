@@ -3,13 +3,10 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
+use super::secret;
 
 /// The prefix every secret starts with, so secret scanners (and people) recognise a leaked one.
 pub const SECRET_PREFIX: &str = "txtcv_pat_";
-
-/// Random bytes in a secret: 256 bits, far beyond guessing.
-const SECRET_BYTES: usize = 32;
 
 /// A token's secret, as shown to its owner once. Its `Debug` hides it, so it cannot reach a log by
 /// accident.
@@ -18,28 +15,23 @@ pub struct TokenSecret(String);
 impl TokenSecret {
     /// A fresh secret from the operating system's random source.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; SECRET_BYTES];
-        getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Self(format!("{SECRET_PREFIX}{hex}"))
+        Self(format!("{SECRET_PREFIX}{}", secret::random_hex()))
     }
 
     /// A secret as a client sent it; only its shape is checked here, the database decides
     /// whether it is one of ours.
     pub fn parse(input: &str) -> Option<Self> {
         let hex = input.strip_prefix(SECRET_PREFIX)?;
-        (hex.len() == SECRET_BYTES * 2 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then(|| Self(input.to_owned()))
+        secret::is_random_hex(hex).then(|| Self(input.to_owned()))
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
 
-    /// What the database keeps. SHA-256 suffices for a 256-bit random secret: there is nothing to
-    /// brute-force, and a fast hash lets each request find its token by an index lookup.
+    /// What the database keeps (see [`secret::hash`]).
     pub fn hash(&self) -> Vec<u8> {
-        Sha256::digest(self.0.as_bytes()).to_vec()
+        secret::hash(&self.0)
     }
 }
 

@@ -8,6 +8,7 @@ mod email;
 pub mod moderation;
 mod password;
 pub mod resume;
+mod secret;
 mod username;
 
 pub use access_token::{SECRET_PREFIX, TokenScope, TokenSecret};
@@ -16,4 +17,5 @@ pub use cover_letter::{CoverLetterStatus, LetterDetails, LetterDetailsErrors};
 pub use cv_slug::{CvSlug, CvSlugError, CvTitle, CvTitleError};
 pub use email::{Email, EmailError};
 pub use password::{NewPassword, PasswordError};
+pub use secret::LinkSecret;
 pub use username::{Username, UsernameError};

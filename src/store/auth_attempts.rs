@@ -27,6 +27,12 @@ pub enum Scope {
     ReportAddress,
     /// A saved CV version, keyed by the owner.
     CvSave,
+    /// A password reset asked for, keyed by client address.
+    ResetAddress,
+    /// A password reset asked for, keyed by the address typed.
+    ResetEmail,
+    /// A confirmation mail asked for again, keyed by the account.
+    ConfirmationMail,
 }
 
 impl Scope {
@@ -38,6 +44,9 @@ impl Scope {
             Self::SignupAddress => "signup-address",
             Self::ReportAddress => "report-address",
             Self::CvSave => "cv-save",
+            Self::ResetAddress => "reset-address",
+            Self::ResetEmail => "reset-email",
+            Self::ConfirmationMail => "confirmation-mail",
         }
     }
 }
@@ -61,6 +70,16 @@ pub enum Verdict {
     Allowed(Taken),
     /// Not counted; the earliest another attempt could be allowed.
     Wait(Duration),
+}
+
+/// A key as stored: whatever a client typed, a NUL byte included (which PostgreSQL's text
+/// refuses), counts against the same limit every time.
+fn stored(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.contains('\0') {
+        key.replace('\0', "\u{FFFD}").into()
+    } else {
+        key.into()
+    }
 }
 
 /// One attempt against every limit, or against none when any of them is reached.
@@ -140,7 +159,13 @@ pub async fn give_back(db: &PgPool, taken: Taken) -> sqlx::Result<()> {
 async fn lock(tx: &mut PgConnection, limits: &[Limit<'_>]) -> sqlx::Result<()> {
     let mut keys: Vec<String> = limits
         .iter()
-        .map(|limit| format!("auth_attempts\n{}\n{}", limit.scope.as_str(), limit.key))
+        .map(|limit| {
+            format!(
+                "auth_attempts\n{}\n{}",
+                limit.scope.as_str(),
+                stored(limit.key)
+            )
+        })
         .collect();
     keys.sort();
     keys.dedup();
@@ -167,7 +192,7 @@ async fn wait_for(
          order by attempted_at desc offset $4 - 1 limit 1",
     )
     .bind(limit.scope.as_str())
-    .bind(limit.key)
+    .bind(stored(limit.key))
     .bind(since)
     .bind(i64::from(limit.max.max(1)))
     .fetch_optional(&mut *tx)
@@ -185,7 +210,7 @@ async fn insert(tx: &mut PgConnection, limits: &[Limit<'_>]) -> sqlx::Result<Tak
             "insert into auth_attempts (scope, key) values ($1, $2) returning id",
         )
         .bind(limit.scope.as_str())
-        .bind(limit.key)
+        .bind(stored(limit.key))
         .fetch_one(&mut *tx)
         .await?;
         ids.push(id);

@@ -2,12 +2,14 @@
 //! caller can run several of them in one transaction.
 
 pub mod access_tokens;
+pub mod account_links;
 pub mod audit;
 pub mod auth_attempts;
 pub mod cover_letters;
 pub mod cvs;
 pub mod evictions;
 pub mod job_queue;
+pub mod mails;
 pub mod moderation;
 pub mod paging;
 pub mod public_cvs;

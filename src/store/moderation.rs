@@ -11,6 +11,7 @@ use super::{paging::Counted, users::User};
 use crate::{
     domain::{AccountStatus, Role},
     jobs::COVER_LETTER_QUEUE,
+    mail::MAIL_QUEUE,
 };
 
 /// An account as the admin's list shows it.
@@ -147,15 +148,19 @@ pub async fn delete_account(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "delete from apalis.jobs
-         where job_type = $1 and convert_from(job, 'UTF8')::jsonb ->> 'owner_id' = $2::text",
+         where job_type = any($1) and convert_from(job, 'UTF8')::jsonb ->> 'owner_id' = $2::text",
     )
-    .bind(COVER_LETTER_QUEUE)
+    .bind([COVER_LETTER_QUEUE, MAIL_QUEUE])
     .bind(user.id)
     .execute(&mut *db)
     .await?;
+    // Throttles count an account by its id (alone, or before an address), or by the name or
+    // address someone typed.
     sqlx::query(
-        "delete from auth_attempts where scope = 'login-account' and key in ($1, lower($2))",
+        "delete from auth_attempts
+         where key in ($1::text, $2, lower($3)) or starts_with(key, $1::text || E'\n')",
     )
+    .bind(user.id)
     .bind(&user.username)
     .bind(&user.email)
     .execute(&mut *db)

@@ -18,6 +18,8 @@ pub struct User {
     pub status: AccountStatus,
     pub created_at: OffsetDateTime,
     pub last_login_at: Option<OffsetDateTime>,
+    /// When `email` was confirmed by a link sent to it; `None` until then.
+    pub email_confirmed_at: Option<OffsetDateTime>,
 }
 
 impl User {
@@ -27,6 +29,10 @@ impl User {
 
     pub fn is_active(&self) -> bool {
         self.status == AccountStatus::Active
+    }
+
+    pub fn email_confirmed(&self) -> bool {
+        self.email_confirmed_at.is_some()
     }
 }
 
@@ -82,11 +88,39 @@ fn constraint_of(error: &sqlx::Error) -> Option<&str> {
     error.as_database_error().and_then(|e| e.constraint())
 }
 
-pub async fn find_by_id(db: &PgPool, id: Uuid) -> sqlx::Result<Option<User>> {
+pub async fn find_by_id(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<User>> {
     sqlx::query_as("select * from users where id = $1")
         .bind(id)
         .fetch_optional(db)
         .await
+}
+
+/// The account whose email is `email`, ignoring case.
+pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as("select * from users where lower(email) = lower($1)")
+        .bind(email.trim())
+        .fetch_optional(db)
+        .await
+}
+
+/// Marks the account's address confirmed, if it is still `email` (the address a link went to).
+/// `false` when the account has another address now.
+pub async fn confirm_email(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    email: &str,
+    now: OffsetDateTime,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update users set email_confirmed_at = coalesce(email_confirmed_at, $3)
+         where id = $1 and lower(email) = lower($2)",
+    )
+    .bind(id)
+    .bind(email)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The account whose username or email is `login`, ignoring case.
@@ -185,14 +219,23 @@ pub async fn set_password_hash(db: impl PgExecutor<'_>, id: Uuid, hash: &str) ->
 }
 
 /// `Err(EmailTaken)` when another account has it, in any case.
-pub async fn set_email(db: &PgPool, id: Uuid, email: &Email) -> Result<User, InsertUserError> {
-    sqlx::query_as("update users set email = $2 where id = $1 returning *")
-        .bind(id)
-        .bind(email.as_str())
-        .fetch_one(db)
-        .await
-        .map_err(|error| match constraint_of(&error) {
-            Some("users_email_key") => InsertUserError::EmailTaken,
-            _ => InsertUserError::Database(error),
-        })
+pub async fn set_email(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    email: &Email,
+) -> Result<User, InsertUserError> {
+    // A new address is unconfirmed until a link sent to it is followed.
+    sqlx::query_as(
+        "update users set email = $2,
+             email_confirmed_at = case when lower(email) = lower($2) then email_confirmed_at end
+         where id = $1 returning *",
+    )
+    .bind(id)
+    .bind(email.as_str())
+    .fetch_one(db)
+    .await
+    .map_err(|error| match constraint_of(&error) {
+        Some("users_email_key") => InsertUserError::EmailTaken,
+        _ => InsertUserError::Database(error),
+    })
 }

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::{
     Form, Router,
     extract::{Query, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -17,9 +17,11 @@ use super::{
     client::ClientAddr,
     error::{AppError, wait_in_words, with_retry_after},
     form::local_path,
+    host::PublicUrls,
     layout::{Flash, FlashKind, Layout},
 };
 use crate::{
+    accounts,
     auth::{AuthSession, Credentials, LoginOutcome},
     domain::{Email, NewPassword, Role, Username},
     state::AppState,
@@ -81,6 +83,7 @@ async fn signup(
     mut auth: AuthSession,
     layout: Layout,
     ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, AppError> {
     let username = Username::parse(&form.username);
@@ -127,15 +130,19 @@ async fn signup(
             password_hash: &hash,
             role: Role::Member,
         };
-        match users::insert(&state.db, new).await {
+        // The account and its confirmation mail exist together or not at all.
+        let mut tx = state.db.begin().await?;
+        match users::insert(&mut *tx, new).await {
             Ok(user) => {
+                let app_url = PublicUrls::from_headers(&state.settings.server, &headers).app();
+                accounts::send_confirmation(&mut tx, &user, &app_url, state.clock.now()).await?;
+                tx.commit().await?;
                 sign_in(&mut auth, &user).await?;
-                Flash::push(
-                    &auth.session,
-                    FlashKind::Success,
-                    format!("Welcome to txtcv, {}!", user.username),
-                )
-                .await;
+                let welcome = format!(
+                    "Welcome to txtcv, {}! We sent a link to {} to confirm your address.",
+                    user.username, user.email
+                );
+                Flash::push(&auth.session, FlashKind::Success, welcome).await;
                 return Ok(Redirect::to("/dashboard").into_response());
             }
             Err(InsertUserError::UsernameTaken) => {

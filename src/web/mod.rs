@@ -9,6 +9,7 @@ mod cover_letters;
 mod csrf;
 mod current_user;
 mod cvs;
+mod email_confirmation;
 mod error;
 mod form;
 mod format;
@@ -16,6 +17,7 @@ mod health;
 mod host;
 mod layout;
 mod pages;
+mod password_reset;
 mod public_cv;
 mod report;
 mod resume;
@@ -189,6 +191,8 @@ fn app_router(state: AppState) -> Router {
     let pages = Router::new()
         .merge(pages::router())
         .merge(auth::router())
+        .merge(password_reset::router())
+        .merge(email_confirmation::router())
         .merge(cover_letters::router())
         .merge(resume::router())
         .merge(admin::router())

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::{
     Form, Router,
     extract::State,
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -19,9 +19,11 @@ use super::{
     client::ClientAddr,
     current_user::CurrentUser,
     error::AppError,
+    host::PublicUrls,
     layout::{Flash, FlashKind, Layout},
 };
 use crate::{
+    accounts,
     auth::{AuthSession, PasswordCheck},
     domain::{Email, NewPassword},
     state::AppState,
@@ -167,13 +169,27 @@ async fn change_email(
     auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
     Form(form): Form<EmailForm>,
 ) -> Result<Response, AppError> {
+    let mut tx = state.db.begin().await?;
     let problem = match Email::parse(&form.email) {
         Err(error) => error.to_string(),
-        Ok(email) => match users::set_email(&state.db, user.id, &email).await {
-            Ok(updated) => {
+        Ok(email) => match users::set_email(&mut *tx, user.id, &email).await {
+            Ok(updated) if updated.email_confirmed() => {
+                tx.commit().await?;
                 let message = format!("Your email is {} now.", updated.email);
+                Flash::push(&auth.session, FlashKind::Success, message).await;
+                return Ok(Redirect::to("/settings").into_response());
+            }
+            Ok(updated) => {
+                let app_url = PublicUrls::from_headers(&state.settings.server, &headers).app();
+                accounts::send_confirmation(&mut tx, &updated, &app_url, state.clock.now()).await?;
+                tx.commit().await?;
+                let message = format!(
+                    "Your email is {} now. We sent a link there to confirm it.",
+                    updated.email
+                );
                 Flash::push(&auth.session, FlashKind::Success, message).await;
                 return Ok(Redirect::to("/settings").into_response());
             }

@@ -67,6 +67,22 @@ async fn a_bad_setting_stops_the_start_and_names_its_key() {
 }
 
 #[tokio::test]
+async fn production_refuses_to_start_without_an_smtp_server() {
+    let output = run(
+        &["serve"],
+        &[
+            ("TXTCV_PROFILE", "production"),
+            ("DATABASE_URL", "postgres://txtcv@127.0.0.1:1/txtcv"),
+        ],
+    )
+    .await;
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("mail.smtp_url"), "{message}");
+    assert!(message.contains("TXTCV__MAIL__SMTP_URL"), "{message}");
+}
+
+#[tokio::test]
 async fn an_unreachable_database_is_reported_plainly() {
     let output = run(
         &["migrate"],

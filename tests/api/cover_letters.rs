@@ -10,6 +10,8 @@ use crate::{
 };
 
 const JOB: &str = "We are hiring a Rust engineer who knows PostgreSQL.";
+/// Cover-letter jobs (mail has a queue of its own).
+const LETTER_JOBS: &str = "select count(*) from apalis.jobs where job_type = 'cover-letters'";
 const POLLING_ATTRIBUTES: [&str; 4] = [
     "hx-get=",
     r#"hx-trigger="every 2s""#,
@@ -157,7 +159,7 @@ async fn without_a_saved_cv_nothing_is_created() {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body(response).await.contains("Save your CV first"));
     assert_eq!(count(&app, "select count(*) from cover_letters").await, 0);
-    assert_eq!(count(&app, "select count(*) from apalis.jobs").await, 0);
+    assert_eq!(count(&app, LETTER_JOBS).await, 0);
 }
 
 #[tokio::test]
@@ -192,7 +194,7 @@ async fn the_daily_quota_stops_new_letters_and_enqueues_nothing() {
             .contains("You have used all 1 cover-letter generations")
     );
     assert_eq!(count(&app, "select count(*) from cover_letters").await, 1);
-    assert_eq!(count(&app, "select count(*) from apalis.jobs").await, 1);
+    assert_eq!(count(&app, LETTER_JOBS).await, 1);
 }
 
 #[tokio::test]
@@ -531,12 +533,15 @@ async fn finished_jobs_are_forgotten_after_their_keeping_time_and_waiting_ones_n
     let app = spawn_web_only().await;
     let ada = ada_with_cv(&app).await;
     ask_for_letter(&app, &ada).await;
-    sqlx::query("update apalis.jobs set status = 'Done', done_at = now() - interval '2 hours'")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "update apalis.jobs set status = 'Done', done_at = now() - interval '2 hours'
+         where job_type = 'cover-letters'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
     ask_for_letter(&app, &ada).await; // its job waits: there is no worker
-    let jobs = "select count(*) from apalis.jobs";
+    let jobs = LETTER_JOBS;
     assert_eq!(count(&app, jobs).await, 2);
 
     let kept = txtcv::store::job_queue::forget_finished(&app.db, Duration::from_secs(3 * 3600));
@@ -548,7 +553,8 @@ async fn finished_jobs_are_forgotten_after_their_keeping_time_and_waiting_ones_n
     let forgotten = txtcv::store::job_queue::forget_finished(&app.db, Duration::from_secs(3600));
 
     assert_eq!(forgotten.await.unwrap(), 1);
-    let waiting = "select count(*) from apalis.jobs where status = 'Pending'";
+    let waiting = "select count(*) from apalis.jobs
+                   where job_type = 'cover-letters' and status = 'Pending'";
     assert_eq!(count(&app, jobs).await, 1, "only the finished job went");
     assert_eq!(count(&app, waiting).await, 1, "the waiting job stays");
 }

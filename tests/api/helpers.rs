@@ -21,6 +21,8 @@ pub struct TestApp {
     /// Where this test's database is, for processes the test starts.
     pub database_url: String,
     pub settings: Settings,
+    /// The server's clock, to move forward past an expiry.
+    pub clock: txtcv::clock::Clock,
     admin_url: String,
 }
 
@@ -50,9 +52,11 @@ pub async fn spawn_web_only() -> TestApp {
 async fn spawn(adjust: impl FnOnce(&mut Settings), with_worker: bool) -> TestApp {
     txtcv::telemetry::init();
     let mut settings = test_settings();
+    let db_name = format!("txtcv_test_{}", Uuid::new_v4().simple());
+    // Mail without an SMTP server goes to a folder of this test's own.
+    settings.mail.folder = std::env::temp_dir().join(format!("txtcv-mail-{db_name}"));
     adjust(&mut settings);
     let admin_url = admin_url(&settings).await;
-    let db_name = format!("txtcv_test_{}", Uuid::new_v4().simple());
     db::create_database_if_missing(&admin_url, &db_name)
         .await
         .expect("test database is created");
@@ -65,6 +69,7 @@ async fn spawn(adjust: impl FnOnce(&mut Settings), with_worker: bool) -> TestApp
         .await
         .expect("app builds");
     let port = app.port();
+    let clock = app.clock();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     if with_worker {
@@ -81,6 +86,7 @@ async fn spawn(adjust: impl FnOnce(&mut Settings), with_worker: bool) -> TestApp
         db_name,
         database_url: url,
         settings,
+        clock,
         admin_url,
     }
 }

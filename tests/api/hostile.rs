@@ -371,3 +371,17 @@ async fn settings_password_checks_are_throttled_like_login() {
     );
     assert!(location(&login).is_empty());
 }
+
+#[tokio::test]
+async fn a_nul_byte_in_a_login_is_a_wrong_login_not_an_error() {
+    let app = spawn_app().await;
+    app.signed_up("ada").await;
+    for login in ["ada\0", "\0", "ada@example.org\0x"] {
+        let response = app.login(&client(), login, PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{login:?}"
+        );
+    }
+}

@@ -293,7 +293,11 @@ async fn letters_enqueued_through_two_web_processes_are_each_written_exactly_onc
     .await;
     assert_eq!(repeated, 0, "each letter took exactly one attempt");
     assert_eq!(cluster.llm.calls(), LETTERS, "one provider call per letter");
-    let by_both = count(&app, "select count(distinct lock_by) from apalis.jobs").await;
+    let by_both = count(
+        &app,
+        "select count(distinct lock_by) from apalis.jobs where job_type = 'cover-letters'",
+    )
+    .await;
     assert_eq!(by_both, 2, "both workers wrote letters");
     drop(cluster.workers);
 }

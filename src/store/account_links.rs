@@ -1,0 +1,109 @@
+//! Single-use links mailed to an account (confirm an address, reset a password). Only the
+//! SHA-256 of a link's secret is kept.
+
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::LinkSecret;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    ConfirmEmail,
+    ResetPassword,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::ConfirmEmail => "confirm-email",
+            Self::ResetPassword => "reset-password",
+        }
+    }
+}
+
+/// Whom a link is for.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkFor {
+    pub owner_id: Uuid,
+    /// The address the link was sent to.
+    pub email: String,
+}
+
+/// Keeps a new link, valid until `expires_at`. The account's earlier unused links for the same
+/// purpose stop working: only the newest mail counts.
+pub async fn insert(
+    tx: &mut sqlx::PgConnection,
+    owner_id: Uuid,
+    secret: &LinkSecret,
+    purpose: Purpose,
+    email: &str,
+    expires_at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "delete from account_links where owner_id = $1 and purpose = $2 and used_at is null",
+    )
+    .bind(owner_id)
+    .bind(purpose.as_str())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into account_links (owner_id, token_hash, purpose, email, expires_at)
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(owner_id)
+    .bind(secret.hash())
+    .bind(purpose.as_str())
+    .bind(email)
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The link's account, if the link is unused and unexpired at `now`; it stays usable.
+pub async fn find_valid(
+    db: impl PgExecutor<'_>,
+    secret: &LinkSecret,
+    purpose: Purpose,
+    now: OffsetDateTime,
+) -> sqlx::Result<Option<LinkFor>> {
+    sqlx::query_as(
+        "select owner_id, email from account_links
+         where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3",
+    )
+    .bind(secret.hash())
+    .bind(purpose.as_str())
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Uses the link up, if it is unused and unexpired at `now`. Of two requests racing with one
+/// link, one gets it.
+pub async fn redeem(
+    db: impl PgExecutor<'_>,
+    secret: &LinkSecret,
+    purpose: Purpose,
+    now: OffsetDateTime,
+) -> sqlx::Result<Option<LinkFor>> {
+    sqlx::query_as(
+        "update account_links set used_at = $3
+         where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3
+         returning owner_id, email",
+    )
+    .bind(secret.hash())
+    .bind(purpose.as_str())
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Forgets links that can no longer be used.
+pub async fn delete_expired(db: impl PgExecutor<'_>, now: OffsetDateTime) -> sqlx::Result<u64> {
+    let done = sqlx::query("delete from account_links where expires_at <= $1")
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
