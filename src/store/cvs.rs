@@ -39,20 +39,67 @@ pub async fn primary(db: impl PgExecutor<'_>, owner_id: Uuid) -> sqlx::Result<Op
         .await
 }
 
-/// The account's primary CV, created (private, with no versions) the first time it is needed.
+/// Serialises, until the transaction ends, everything that decides which of the owner's CVs is
+/// primary or whether one exists: creating, promoting, deleting, recovering. Each of them reads
+/// the account's CVs afresh after taking it, so two of them at the same moment cannot leave the
+/// account without a primary (or with a CV over the cap). `no key update` still lets rows that
+/// merely refer to the account (sessions, letters) be written meanwhile.
+async fn lock_owner(db: &mut PgConnection, owner_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("select 1 from users where id = $1 for no key update")
+        .bind(owner_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The account's primary CV; `None` only when the account has no CV at all. Should an account
+/// with CVs have none marked primary (the invariant [`make_primary`] and [`delete`] keep, broken
+/// by hand or by an older version of this code), the most recently changed CV is made primary
+/// here rather than leaving every page that needs the primary broken. Run it in a transaction.
+pub async fn primary_or_promote(db: &mut PgConnection, owner_id: Uuid) -> sqlx::Result<Option<Cv>> {
+    if let Some(cv) = primary(&mut *db, owner_id).await? {
+        return Ok(Some(cv));
+    }
+    lock_owner(db, owner_id).await?;
+    // Read again under the lock: a concurrent request may have just chosen one.
+    if let Some(cv) = primary(&mut *db, owner_id).await? {
+        return Ok(Some(cv));
+    }
+    let promoted: Option<Cv> = sqlx::query_as(
+        "update cvs set is_primary = true, updated_at = now()
+         where owner_id = $1 and id = (
+             select c.id from cvs c
+             where c.owner_id = $1
+             order by greatest(c.updated_at, (select max(v.created_at) from cv_versions v
+                                              where v.owner_id = c.owner_id and v.cv_id = c.id)) desc,
+                      c.created_at desc
+             limit 1)
+         returning *",
+    )
+    .bind(owner_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    if let Some(cv) = &promoted {
+        tracing::warn!(%owner_id, cv_id = %cv.id, "an account had CVs but no primary; promoted one");
+    }
+    Ok(promoted)
+}
+
+/// The account's primary CV, created (private, with no versions) the first time it is needed,
+/// or promoted should the account have CVs but none primary. Run it in a transaction.
 pub async fn primary_or_create(db: &mut PgConnection, owner_id: Uuid) -> sqlx::Result<Cv> {
-    sqlx::query(
-        "insert into cvs (owner_id, id, slug, title, is_primary) values ($1, $2, 'cv', 'My CV', true)
-         on conflict do nothing",
+    if let Some(cv) = primary_or_promote(&mut *db, owner_id).await? {
+        return Ok(cv);
+    }
+    // The account has no CV at all (and is locked), so the slug is free.
+    sqlx::query_as(
+        "insert into cvs (owner_id, id, slug, title, is_primary)
+         values ($1, $2, 'cv', 'My CV', true) returning *",
     )
     .bind(owner_id)
     .bind(Uuid::new_v4())
-    .execute(&mut *db)
-    .await?;
-    sqlx::query_as("select * from cvs where owner_id = $1 and is_primary")
-        .bind(owner_id)
-        .fetch_one(&mut *db)
-        .await
+    .fetch_one(&mut *db)
+    .await
 }
 
 /// The newest version of a CV.
@@ -287,10 +334,7 @@ pub async fn create(
     title: &CvTitle,
     max_per_account: u32,
 ) -> Result<Cv, CvChangeError> {
-    sqlx::query("select 1 from users where id = $1 for update")
-        .bind(owner_id)
-        .execute(&mut *db)
-        .await?;
+    lock_owner(db, owner_id).await?;
     let count: i64 = sqlx::query_scalar("select count(*) from cvs where owner_id = $1")
         .bind(owner_id)
         .fetch_one(&mut *db)
@@ -333,10 +377,21 @@ pub async fn rename(
     Ok(result.rows_affected() == 1)
 }
 
-/// Makes the CV the account's primary (served at the root of its host); `false` when the owner
-/// has no such CV. Two statements in a transaction, as the one-primary index is checked row by
-/// row.
+/// Makes the CV the account's primary (served at the root of its host); `false`, with nothing
+/// changed, when the owner has no such CV (or no longer has it). Run it in a transaction.
 pub async fn make_primary(db: &mut PgConnection, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    lock_owner(db, owner_id).await?;
+    promote(db, owner_id, id).await
+}
+
+/// [`make_primary`], the account being locked already.
+async fn promote(db: &mut PgConnection, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    // Checked first: taking the flag from the current primary for a CV that is gone would leave
+    // none.
+    if find(&mut *db, owner_id, id).await?.is_none() {
+        return Ok(false);
+    }
+    // Two statements, as the one-primary index is checked row by row.
     sqlx::query(
         "update cvs set is_primary = false, updated_at = now()
          where owner_id = $1 and is_primary and id <> $2",
@@ -345,23 +400,63 @@ pub async fn make_primary(db: &mut PgConnection, owner_id: Uuid, id: Uuid) -> sq
     .bind(id)
     .execute(&mut *db)
     .await?;
-    let result = sqlx::query(
-        "update cvs set is_primary = true, updated_at = now() where owner_id = $1 and id = $2",
+    sqlx::query(
+        "update cvs set is_primary = true, updated_at = now()
+         where owner_id = $1 and id = $2 and not is_primary",
     )
     .bind(owner_id)
     .bind(id)
     .execute(&mut *db)
     .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(true)
 }
 
-/// Deletes a CV with its versions and view counts. Run it in a transaction, after making
-/// another CV primary when this one was.
-pub async fn delete(db: impl PgExecutor<'_>, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
-    let result = sqlx::query("delete from cvs where owner_id = $1 and id = $2")
+/// What [`delete`] did.
+#[derive(Debug)]
+pub enum Deletion {
+    /// The CV as it was, with its versions and view counts gone with it.
+    Deleted(Cv),
+    /// The owner has no such CV (or no longer has it).
+    NoSuchCv,
+    /// The CV is the primary and others remain, but no other CV of the owner was named to take
+    /// its place: nothing was deleted.
+    SuccessorNeeded,
+}
+
+/// Deletes a CV with its versions and view counts. When it is the primary and the account has
+/// others, `successor` becomes the primary in the same transaction, so the account is never left
+/// without one. Whether it is the primary is read under the account's lock, not taken from an
+/// earlier read: a concurrent "make primary" may have just made it so. Run it in a transaction.
+pub async fn delete(
+    db: &mut PgConnection,
+    owner_id: Uuid,
+    id: Uuid,
+    successor: Option<Uuid>,
+) -> sqlx::Result<Deletion> {
+    lock_owner(db, owner_id).await?;
+    let Some(cv) = find(&mut *db, owner_id, id).await? else {
+        return Ok(Deletion::NoSuchCv);
+    };
+    if cv.is_primary {
+        let others: i64 =
+            sqlx::query_scalar("select count(*) from cvs where owner_id = $1 and id <> $2")
+                .bind(owner_id)
+                .bind(id)
+                .fetch_one(&mut *db)
+                .await?;
+        let successor = successor.filter(|successor| *successor != id);
+        let promoted = match successor {
+            Some(successor) if others > 0 => promote(db, owner_id, successor).await?,
+            _ => false,
+        };
+        if others > 0 && !promoted {
+            return Ok(Deletion::SuccessorNeeded);
+        }
+    }
+    sqlx::query("delete from cvs where owner_id = $1 and id = $2")
         .bind(owner_id)
         .bind(id)
-        .execute(db)
+        .execute(&mut *db)
         .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(Deletion::Deleted(cv))
 }

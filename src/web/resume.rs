@@ -60,6 +60,8 @@ pub(super) struct EditedCv {
     pub cv: Option<Cv>,
     /// Where this CV's pages are: `/resume` or `/cvs/{id}`.
     pub base: String,
+    /// Reached by `/resume`: changes go to whichever CV is primary as they land.
+    by_primary: bool,
 }
 
 impl FromRequestParts<AppState> for EditedCv {
@@ -75,9 +77,14 @@ impl FromRequestParts<AppState> for EditedCv {
             .find(|(name, _)| *name == "id")
             .map(|(_, v)| v);
         let Some(id) = id else {
-            let cv = cvs::primary(&state.db, user.id).await?;
+            let cv = primary(state, user.id).await?;
             let base = "/resume".to_owned();
-            return Ok(Self { user, cv, base });
+            return Ok(Self {
+                user,
+                cv,
+                base,
+                by_primary: true,
+            });
         };
         let id = id.parse().map_err(|_| AppError::NotFound)?;
         let cv = cvs::find(&state.db, user.id, id)
@@ -87,8 +94,21 @@ impl FromRequestParts<AppState> for EditedCv {
             user,
             cv: Some(cv),
             base: format!("/cvs/{id}"),
+            by_primary: false,
         })
     }
+}
+
+/// The account's primary CV, if it has any CV. The common case is one read; an account left with
+/// CVs but no primary gets one promoted (in a transaction of its own) instead of an error.
+async fn primary(state: &AppState, owner_id: uuid::Uuid) -> Result<Option<Cv>, AppError> {
+    if let Some(cv) = cvs::primary(&state.db, owner_id).await? {
+        return Ok(Some(cv));
+    }
+    let mut tx = state.db.begin().await?;
+    let cv = cvs::primary_or_promote(&mut tx, owner_id).await?;
+    tx.commit().await?;
+    Ok(cv)
 }
 
 impl EditedCv {
@@ -100,11 +120,12 @@ impl EditedCv {
         }
     }
 
-    /// The CV, to change it: the primary is created the first time it is needed.
+    /// The CV, to change it in a transaction: under `/resume` the primary as it is now (created
+    /// the first time it is needed).
     async fn to_change(&self, db: &mut sqlx::PgConnection) -> Result<Cv, AppError> {
         match &self.cv {
-            Some(cv) => Ok(cv.clone()),
-            None => Ok(cvs::primary_or_create(db, self.user.id).await?),
+            Some(cv) if !self.by_primary => Ok(cv.clone()),
+            _ => Ok(cvs::primary_or_create(db, self.user.id).await?),
         }
     }
 
@@ -170,7 +191,7 @@ pub(super) async fn current(
     state: &AppState,
     user: &User,
 ) -> Result<(Option<Cv>, Option<CvVersion>), AppError> {
-    let Some(cv) = cvs::primary(&state.db, user.id).await? else {
+    let Some(cv) = primary(state, user.id).await? else {
         return Ok((None, None));
     };
     let latest = cvs::latest_version(&state.db, user.id, cv.id).await?;
@@ -641,9 +662,10 @@ async fn settings(
     let mut hidden = form.hidden;
     hidden.sort();
     hidden.dedup();
-    let mut db = state.db.acquire().await?;
-    let cv = edited.to_change(&mut db).await?;
-    cvs::update_public_settings(&mut *db, cv.owner_id, cv.id, theme, &hidden).await?;
+    let mut tx = state.db.begin().await?;
+    let cv = edited.to_change(&mut tx).await?;
+    cvs::update_public_settings(&mut *tx, cv.owner_id, cv.id, theme, &hidden).await?;
+    tx.commit().await?;
     Flash::push(&session, FlashKind::Success, "Public page settings saved.").await;
     Ok(Redirect::to(&edited.base))
 }
