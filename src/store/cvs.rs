@@ -117,27 +117,50 @@ pub async fn latest_version(
     .await
 }
 
-/// Saves `content` as the CV's next version, unless it is exactly the current one: then nothing
-/// is written and `None` comes back. Run it in a transaction; the row lock on the CV keeps two
-/// saves from taking the same number.
+/// How much of a CV's past is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct History {
+    /// Versions kept, the current one included.
+    pub max_versions: u32,
+    /// Bytes of all kept versions together.
+    pub max_bytes: u64,
+}
+
+/// What [`append_version`] did.
+#[derive(Debug)]
+pub enum Appended {
+    Saved(CvVersion),
+    /// The content is exactly the current version's: nothing was written.
+    Unchanged,
+    /// The CV is gone (deleted by a concurrent request).
+    NoSuchCv,
+}
+
+/// Saves `content` as the CV's next version, unless it is exactly the current one, and prunes
+/// the oldest versions beyond `history`. Run it in a transaction: the row lock on the CV keeps
+/// two saves from taking the same number, and the version and the pruning land together.
 pub async fn append_version(
     db: &mut PgConnection,
     cv: &Cv,
     content: &str,
     created_by: Uuid,
-) -> sqlx::Result<Option<CvVersion>> {
-    sqlx::query("select 1 from cvs where owner_id = $1 and id = $2 for update")
+    history: History,
+) -> sqlx::Result<Appended> {
+    let found = sqlx::query("select 1 from cvs where owner_id = $1 and id = $2 for update")
         .bind(cv.owner_id)
         .bind(cv.id)
-        .execute(&mut *db)
+        .fetch_optional(&mut *db)
         .await?;
+    if found.is_none() {
+        return Ok(Appended::NoSuchCv);
+    }
     let latest = latest_version(&mut *db, cv.owner_id, cv.id).await?;
     if latest.as_ref().is_some_and(|v| v.content == content) {
-        return Ok(None);
+        return Ok(Appended::Unchanged);
     }
     let number = latest.map_or(1, |v| v.number + 1);
     let size = i32::try_from(content.len()).unwrap_or(i32::MAX);
-    sqlx::query_as(
+    let version = sqlx::query_as(
         "insert into cv_versions (owner_id, cv_id, number, content, size_bytes, created_by)
          values ($1, $2, $3, $4, $5, $6) returning *",
     )
@@ -148,8 +171,44 @@ pub async fn append_version(
     .bind(size)
     .bind(created_by)
     .fetch_one(&mut *db)
-    .await
-    .map(Some)
+    .await?;
+    prune(db, cv, history).await?;
+    Ok(Appended::Saved(version))
+}
+
+/// Deletes the oldest versions beyond `history`. Two kinds are never deleted: the current version,
+/// which is also the one the public page shows (publication is a flag on the CV, not a version),
+/// and a version a cover letter was written from, as deleting it would delete the letter (the
+/// foreign key cascades) and a letter still to be written needs it. Those are counted first,
+/// so the others make room for them and the CV stays within the limits.
+async fn prune(db: &mut PgConnection, cv: &Cv, history: History) -> sqlx::Result<()> {
+    sqlx::query(
+        "delete from cv_versions v
+         using (
+             select number, protected,
+                    row_number() over kept_first as rank,
+                    sum(size_bytes) over kept_first as bytes
+             from (
+                 select c.number, c.size_bytes,
+                        c.number = max(c.number) over ()
+                        or exists (select 1 from cover_letters l
+                                   where l.owner_id = c.owner_id and l.cv_id = c.cv_id
+                                     and l.cv_version = c.number) as protected
+                 from cv_versions c where c.owner_id = $1 and c.cv_id = $2
+             ) versions
+             window kept_first as (order by protected desc, number desc)
+         ) kept
+         where v.owner_id = $1 and v.cv_id = $2 and v.number = kept.number
+           and not kept.protected
+           and (kept.rank > $3 or kept.bytes > $4)",
+    )
+    .bind(cv.owner_id)
+    .bind(cv.id)
+    .bind(i64::from(history.max_versions))
+    .bind(i64::try_from(history.max_bytes).unwrap_or(i64::MAX))
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// A line in a CV's history: a version without its content, and who saved it.
