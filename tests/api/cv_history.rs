@@ -141,3 +141,21 @@ async fn a_version_a_cover_letter_was_written_from_is_kept_and_so_is_the_letter(
         .unwrap();
     assert_eq!(letters, 1);
 }
+
+#[tokio::test]
+async fn the_housekeeping_sweep_does_not_forget_saves_still_in_their_hour() {
+    let app = spawn_app_with(|settings| {
+        settings.resume.saves_per_hour = 1;
+        settings.auth.throttle_window_secs = 1;
+        settings.moderation.report_window_secs = 1;
+        settings.worker.cleanup_interval_secs = 1;
+    })
+    .await;
+    let ada = app.signed_up("ada").await;
+    let first = app.save_cv(&ada, &small_cv("Ada").to_string()).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let second = app.save_cv(&ada, &small_cv("Ada King").to_string()).await;
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+}
