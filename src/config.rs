@@ -126,6 +126,12 @@ pub struct CoverLetterSettings {
 pub struct ResumeSettings {
     /// The largest CV, as stored (pretty-printed JSON).
     pub max_bytes: usize,
+    /// Versions kept per CV, the current one included; older ones are pruned at each save.
+    pub max_versions: u32,
+    /// Bytes of all kept versions of one CV together; older ones are pruned at each save.
+    pub max_history_bytes: u64,
+    /// Saves (that change something) per account in any hour, editor and API together.
+    pub saves_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -247,6 +253,16 @@ impl Settings {
         anyhow::ensure!(
             self.resume.max_bytes >= 1024,
             "invalid configuration: resume.max_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.resume.max_versions >= 1 && self.resume.saves_per_hour >= 1,
+            "invalid configuration: resume.max_versions and resume.saves_per_hour must be at \
+             least 1"
+        );
+        anyhow::ensure!(
+            self.resume.max_history_bytes >= self.resume.max_bytes as u64,
+            "invalid configuration: resume.max_history_bytes must be at least resume.max_bytes, \
+             or the largest CV would not fit in its own history"
         );
         anyhow::ensure!(
             self.api.requests_per_minute >= 1,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod cv_saves;
 pub mod db;
 pub mod domain;
 pub mod jobs;

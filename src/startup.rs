@@ -14,7 +14,7 @@ use crate::{
     cache::Caches,
     clock::Clock,
     config::{Profile, Settings},
-    db,
+    cv_saves, db,
     jobs::{self, JobContext},
     llm, mail,
     state::AppState,
@@ -121,7 +121,15 @@ async fn sweep_periodically(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let every = Duration::from_secs(settings.worker.cleanup_interval_secs);
-    let forget_after = Duration::from_secs(settings.auth.throttle_window_secs);
+    // Attempts are kept as long as the longest window that counts them.
+    let forget_after = [
+        Duration::from_secs(settings.auth.throttle_window_secs),
+        Duration::from_secs(settings.moderation.report_window_secs),
+        cv_saves::SAVE_WINDOW,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(cv_saves::SAVE_WINDOW);
     let interrupted_after = Duration::from_secs(settings.worker.interrupted_after_secs);
     let keep_finished_jobs = Duration::from_secs(settings.worker.keep_finished_jobs_hours * 3600);
     let sessions = PgSessionStore::new(db.clone());

@@ -39,20 +39,67 @@ pub async fn primary(db: impl PgExecutor<'_>, owner_id: Uuid) -> sqlx::Result<Op
         .await
 }
 
-/// The account's primary CV, created (private, with no versions) the first time it is needed.
+/// Serialises, until the transaction ends, everything that decides which of the owner's CVs is
+/// primary or whether one exists: creating, promoting, deleting, recovering. Each of them reads
+/// the account's CVs afresh after taking it, so two of them at the same moment cannot leave the
+/// account without a primary (or with a CV over the cap). `no key update` still lets rows that
+/// merely refer to the account (sessions, letters) be written meanwhile.
+async fn lock_owner(db: &mut PgConnection, owner_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("select 1 from users where id = $1 for no key update")
+        .bind(owner_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The account's primary CV; `None` only when the account has no CV at all. Should an account
+/// with CVs have none marked primary (the invariant [`make_primary`] and [`delete`] keep, broken
+/// by hand or by an older version of this code), the most recently changed CV is made primary
+/// here rather than leaving every page that needs the primary broken. Run it in a transaction.
+pub async fn primary_or_promote(db: &mut PgConnection, owner_id: Uuid) -> sqlx::Result<Option<Cv>> {
+    if let Some(cv) = primary(&mut *db, owner_id).await? {
+        return Ok(Some(cv));
+    }
+    lock_owner(db, owner_id).await?;
+    // Read again under the lock: a concurrent request may have just chosen one.
+    if let Some(cv) = primary(&mut *db, owner_id).await? {
+        return Ok(Some(cv));
+    }
+    let promoted: Option<Cv> = sqlx::query_as(
+        "update cvs set is_primary = true, updated_at = now()
+         where owner_id = $1 and id = (
+             select c.id from cvs c
+             where c.owner_id = $1
+             order by greatest(c.updated_at, (select max(v.created_at) from cv_versions v
+                                              where v.owner_id = c.owner_id and v.cv_id = c.id)) desc,
+                      c.created_at desc
+             limit 1)
+         returning *",
+    )
+    .bind(owner_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    if let Some(cv) = &promoted {
+        tracing::warn!(%owner_id, cv_id = %cv.id, "an account had CVs but no primary; promoted one");
+    }
+    Ok(promoted)
+}
+
+/// The account's primary CV, created (private, with no versions) the first time it is needed,
+/// or promoted should the account have CVs but none primary. Run it in a transaction.
 pub async fn primary_or_create(db: &mut PgConnection, owner_id: Uuid) -> sqlx::Result<Cv> {
-    sqlx::query(
-        "insert into cvs (owner_id, id, slug, title, is_primary) values ($1, $2, 'cv', 'My CV', true)
-         on conflict do nothing",
+    if let Some(cv) = primary_or_promote(&mut *db, owner_id).await? {
+        return Ok(cv);
+    }
+    // The account has no CV at all (and is locked), so the slug is free.
+    sqlx::query_as(
+        "insert into cvs (owner_id, id, slug, title, is_primary)
+         values ($1, $2, 'cv', 'My CV', true) returning *",
     )
     .bind(owner_id)
     .bind(Uuid::new_v4())
-    .execute(&mut *db)
-    .await?;
-    sqlx::query_as("select * from cvs where owner_id = $1 and is_primary")
-        .bind(owner_id)
-        .fetch_one(&mut *db)
-        .await
+    .fetch_one(&mut *db)
+    .await
 }
 
 /// The newest version of a CV.
@@ -70,27 +117,50 @@ pub async fn latest_version(
     .await
 }
 
-/// Saves `content` as the CV's next version, unless it is exactly the current one: then nothing
-/// is written and `None` comes back. Run it in a transaction; the row lock on the CV keeps two
-/// saves from taking the same number.
+/// How much of a CV's past is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct History {
+    /// Versions kept, the current one included.
+    pub max_versions: u32,
+    /// Bytes of all kept versions together.
+    pub max_bytes: u64,
+}
+
+/// What [`append_version`] did.
+#[derive(Debug)]
+pub enum Appended {
+    Saved(CvVersion),
+    /// The content is exactly the current version's: nothing was written.
+    Unchanged,
+    /// The CV is gone (deleted by a concurrent request).
+    NoSuchCv,
+}
+
+/// Saves `content` as the CV's next version, unless it is exactly the current one, and prunes
+/// the oldest versions beyond `history`. Run it in a transaction: the row lock on the CV keeps
+/// two saves from taking the same number, and the version and the pruning land together.
 pub async fn append_version(
     db: &mut PgConnection,
     cv: &Cv,
     content: &str,
     created_by: Uuid,
-) -> sqlx::Result<Option<CvVersion>> {
-    sqlx::query("select 1 from cvs where owner_id = $1 and id = $2 for update")
+    history: History,
+) -> sqlx::Result<Appended> {
+    let found = sqlx::query("select 1 from cvs where owner_id = $1 and id = $2 for update")
         .bind(cv.owner_id)
         .bind(cv.id)
-        .execute(&mut *db)
+        .fetch_optional(&mut *db)
         .await?;
+    if found.is_none() {
+        return Ok(Appended::NoSuchCv);
+    }
     let latest = latest_version(&mut *db, cv.owner_id, cv.id).await?;
     if latest.as_ref().is_some_and(|v| v.content == content) {
-        return Ok(None);
+        return Ok(Appended::Unchanged);
     }
     let number = latest.map_or(1, |v| v.number + 1);
     let size = i32::try_from(content.len()).unwrap_or(i32::MAX);
-    sqlx::query_as(
+    let version = sqlx::query_as(
         "insert into cv_versions (owner_id, cv_id, number, content, size_bytes, created_by)
          values ($1, $2, $3, $4, $5, $6) returning *",
     )
@@ -101,8 +171,44 @@ pub async fn append_version(
     .bind(size)
     .bind(created_by)
     .fetch_one(&mut *db)
-    .await
-    .map(Some)
+    .await?;
+    prune(db, cv, history).await?;
+    Ok(Appended::Saved(version))
+}
+
+/// Deletes the oldest versions beyond `history`. Two kinds are never deleted: the current version,
+/// which is also the one the public page shows (publication is a flag on the CV, not a version),
+/// and a version a cover letter was written from, as deleting it would delete the letter (the
+/// foreign key cascades) and a letter still to be written needs it. Those are counted first,
+/// so the others make room for them and the CV stays within the limits.
+async fn prune(db: &mut PgConnection, cv: &Cv, history: History) -> sqlx::Result<()> {
+    sqlx::query(
+        "delete from cv_versions v
+         using (
+             select number, protected,
+                    row_number() over kept_first as rank,
+                    sum(size_bytes) over kept_first as bytes
+             from (
+                 select c.number, c.size_bytes,
+                        c.number = max(c.number) over ()
+                        or exists (select 1 from cover_letters l
+                                   where l.owner_id = c.owner_id and l.cv_id = c.cv_id
+                                     and l.cv_version = c.number) as protected
+                 from cv_versions c where c.owner_id = $1 and c.cv_id = $2
+             ) versions
+             window kept_first as (order by protected desc, number desc)
+         ) kept
+         where v.owner_id = $1 and v.cv_id = $2 and v.number = kept.number
+           and not kept.protected
+           and (kept.rank > $3 or kept.bytes > $4)",
+    )
+    .bind(cv.owner_id)
+    .bind(cv.id)
+    .bind(i64::from(history.max_versions))
+    .bind(i64::try_from(history.max_bytes).unwrap_or(i64::MAX))
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// A line in a CV's history: a version without its content, and who saved it.
@@ -287,10 +393,7 @@ pub async fn create(
     title: &CvTitle,
     max_per_account: u32,
 ) -> Result<Cv, CvChangeError> {
-    sqlx::query("select 1 from users where id = $1 for update")
-        .bind(owner_id)
-        .execute(&mut *db)
-        .await?;
+    lock_owner(db, owner_id).await?;
     let count: i64 = sqlx::query_scalar("select count(*) from cvs where owner_id = $1")
         .bind(owner_id)
         .fetch_one(&mut *db)
@@ -333,10 +436,21 @@ pub async fn rename(
     Ok(result.rows_affected() == 1)
 }
 
-/// Makes the CV the account's primary (served at the root of its host); `false` when the owner
-/// has no such CV. Two statements in a transaction, as the one-primary index is checked row by
-/// row.
+/// Makes the CV the account's primary (served at the root of its host); `false`, with nothing
+/// changed, when the owner has no such CV (or no longer has it). Run it in a transaction.
 pub async fn make_primary(db: &mut PgConnection, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    lock_owner(db, owner_id).await?;
+    promote(db, owner_id, id).await
+}
+
+/// [`make_primary`], the account being locked already.
+async fn promote(db: &mut PgConnection, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    // Checked first: taking the flag from the current primary for a CV that is gone would leave
+    // none.
+    if find(&mut *db, owner_id, id).await?.is_none() {
+        return Ok(false);
+    }
+    // Two statements, as the one-primary index is checked row by row.
     sqlx::query(
         "update cvs set is_primary = false, updated_at = now()
          where owner_id = $1 and is_primary and id <> $2",
@@ -345,23 +459,63 @@ pub async fn make_primary(db: &mut PgConnection, owner_id: Uuid, id: Uuid) -> sq
     .bind(id)
     .execute(&mut *db)
     .await?;
-    let result = sqlx::query(
-        "update cvs set is_primary = true, updated_at = now() where owner_id = $1 and id = $2",
+    sqlx::query(
+        "update cvs set is_primary = true, updated_at = now()
+         where owner_id = $1 and id = $2 and not is_primary",
     )
     .bind(owner_id)
     .bind(id)
     .execute(&mut *db)
     .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(true)
 }
 
-/// Deletes a CV with its versions and view counts. Run it in a transaction, after making
-/// another CV primary when this one was.
-pub async fn delete(db: impl PgExecutor<'_>, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
-    let result = sqlx::query("delete from cvs where owner_id = $1 and id = $2")
+/// What [`delete`] did.
+#[derive(Debug)]
+pub enum Deletion {
+    /// The CV as it was, with its versions and view counts gone with it.
+    Deleted(Cv),
+    /// The owner has no such CV (or no longer has it).
+    NoSuchCv,
+    /// The CV is the primary and others remain, but no other CV of the owner was named to take
+    /// its place: nothing was deleted.
+    SuccessorNeeded,
+}
+
+/// Deletes a CV with its versions and view counts. When it is the primary and the account has
+/// others, `successor` becomes the primary in the same transaction, so the account is never left
+/// without one. Whether it is the primary is read under the account's lock, not taken from an
+/// earlier read: a concurrent "make primary" may have just made it so. Run it in a transaction.
+pub async fn delete(
+    db: &mut PgConnection,
+    owner_id: Uuid,
+    id: Uuid,
+    successor: Option<Uuid>,
+) -> sqlx::Result<Deletion> {
+    lock_owner(db, owner_id).await?;
+    let Some(cv) = find(&mut *db, owner_id, id).await? else {
+        return Ok(Deletion::NoSuchCv);
+    };
+    if cv.is_primary {
+        let others: i64 =
+            sqlx::query_scalar("select count(*) from cvs where owner_id = $1 and id <> $2")
+                .bind(owner_id)
+                .bind(id)
+                .fetch_one(&mut *db)
+                .await?;
+        let successor = successor.filter(|successor| *successor != id);
+        let promoted = match successor {
+            Some(successor) if others > 0 => promote(db, owner_id, successor).await?,
+            _ => false,
+        };
+        if others > 0 && !promoted {
+            return Ok(Deletion::SuccessorNeeded);
+        }
+    }
+    sqlx::query("delete from cvs where owner_id = $1 and id = $2")
         .bind(owner_id)
         .bind(id)
-        .execute(db)
+        .execute(&mut *db)
         .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(Deletion::Deleted(cv))
 }

@@ -25,7 +25,7 @@ use crate::{
     domain::{CvSlug, CvTitle},
     state::AppState,
     store::{
-        cvs::{self, Cv, CvChangeError, CvListing},
+        cvs::{self, Cv, CvChangeError, CvListing, Deletion},
         users::User,
     },
 };
@@ -289,7 +289,15 @@ async fn make_primary(
 ) -> Result<Redirect, AppError> {
     let cv = owned(&edited)?;
     let mut tx = state.db.begin().await?;
-    cvs::make_primary(&mut tx, cv.owner_id, cv.id).await?;
+    if !cvs::make_primary(&mut tx, cv.owner_id, cv.id).await? {
+        // Deleted by another request since this one began; nothing changed.
+        let message = format!(
+            "“{}” no longer exists; your primary CV is unchanged.",
+            cv.title
+        );
+        Flash::push(&session, FlashKind::Error, message).await;
+        return Ok(Redirect::to("/cvs"));
+    }
     tx.commit().await?;
     let message = format!(
         "“{}” is your primary CV now, at the root of your address.",
@@ -313,28 +321,25 @@ async fn delete(
     Form(form): Form<DeleteForm>,
 ) -> Result<Redirect, AppError> {
     let cv = owned(&edited)?;
+    let successor = form.successor.parse::<Uuid>().ok();
     let mut tx = state.db.begin().await?;
-    let has_others = cvs::list(&mut *tx, cv.owner_id).await?.len() > 1;
-    if cv.is_primary && has_others {
-        let successor = form
-            .successor
-            .parse::<Uuid>()
-            .ok()
-            .filter(|id| *id != cv.id);
-        let promoted = match successor {
-            Some(id) => cvs::make_primary(&mut tx, cv.owner_id, id).await?,
-            None => false,
-        };
-        if !promoted {
-            drop(tx);
-            let message = "Choose which CV becomes your primary before deleting this one.";
-            Flash::push(&session, FlashKind::Error, message).await;
-            return Ok(Redirect::to(&format!("/cvs/{}/details", cv.id)));
+    let (kind, message, to) = match cvs::delete(&mut tx, cv.owner_id, cv.id, successor).await? {
+        Deletion::Deleted(deleted) => {
+            tx.commit().await?;
+            let message = format!("“{}” and its versions are deleted.", deleted.title);
+            (FlashKind::Success, message, "/cvs".to_owned())
         }
-    }
-    cvs::delete(&mut *tx, cv.owner_id, cv.id).await?;
-    tx.commit().await?;
-    let message = format!("“{}” and its versions are deleted.", cv.title);
-    Flash::push(&session, FlashKind::Success, message).await;
-    Ok(Redirect::to("/cvs"))
+        // Deleted by another request since this one began.
+        Deletion::NoSuchCv => {
+            let message = format!("“{}” is already deleted.", cv.title);
+            (FlashKind::Info, message, "/cvs".to_owned())
+        }
+        Deletion::SuccessorNeeded => {
+            let message = "Choose which CV becomes your primary before deleting this one.";
+            let to = format!("/cvs/{}/details", cv.id);
+            (FlashKind::Error, message.to_owned(), to)
+        }
+    };
+    Flash::push(&session, kind, message).await;
+    Ok(Redirect::to(&to))
 }

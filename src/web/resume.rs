@@ -20,11 +20,12 @@ use tower_sessions::Session;
 
 use super::{
     current_user::CurrentUser,
-    error::{AppError, error_page},
+    error::{AppError, error_page, wait_in_words, with_retry_after},
     host::{public_cv_page_url, public_cv_url},
     layout::{Flash, FlashKind, Layout},
 };
 use crate::{
+    cv_saves::{self, SaveError, Target},
     domain::resume::{HIDEABLE_FIELDS, Problem, ResumeDocument, Theme},
     state::AppState,
     store::{
@@ -60,6 +61,8 @@ pub(super) struct EditedCv {
     pub cv: Option<Cv>,
     /// Where this CV's pages are: `/resume` or `/cvs/{id}`.
     pub base: String,
+    /// Reached by `/resume`: changes go to whichever CV is primary as they land.
+    by_primary: bool,
 }
 
 impl FromRequestParts<AppState> for EditedCv {
@@ -75,9 +78,14 @@ impl FromRequestParts<AppState> for EditedCv {
             .find(|(name, _)| *name == "id")
             .map(|(_, v)| v);
         let Some(id) = id else {
-            let cv = cvs::primary(&state.db, user.id).await?;
+            let cv = primary(state, user.id).await?;
             let base = "/resume".to_owned();
-            return Ok(Self { user, cv, base });
+            return Ok(Self {
+                user,
+                cv,
+                base,
+                by_primary: true,
+            });
         };
         let id = id.parse().map_err(|_| AppError::NotFound)?;
         let cv = cvs::find(&state.db, user.id, id)
@@ -87,8 +95,21 @@ impl FromRequestParts<AppState> for EditedCv {
             user,
             cv: Some(cv),
             base: format!("/cvs/{id}"),
+            by_primary: false,
         })
     }
+}
+
+/// The account's primary CV, if it has any CV. The common case is one read; an account left with
+/// CVs but no primary gets one promoted (in a transaction of its own) instead of an error.
+async fn primary(state: &AppState, owner_id: uuid::Uuid) -> Result<Option<Cv>, AppError> {
+    if let Some(cv) = cvs::primary(&state.db, owner_id).await? {
+        return Ok(Some(cv));
+    }
+    let mut tx = state.db.begin().await?;
+    let cv = cvs::primary_or_promote(&mut tx, owner_id).await?;
+    tx.commit().await?;
+    Ok(cv)
 }
 
 impl EditedCv {
@@ -100,11 +121,20 @@ impl EditedCv {
         }
     }
 
-    /// The CV, to change it: the primary is created the first time it is needed.
-    async fn to_change(&self, db: &mut sqlx::PgConnection) -> Result<Cv, AppError> {
+    /// The CV a change goes to.
+    fn target(&self) -> Target<'_> {
         match &self.cv {
-            Some(cv) => Ok(cv.clone()),
-            None => Ok(cvs::primary_or_create(db, self.user.id).await?),
+            Some(cv) if !self.by_primary => Target::Cv(cv),
+            _ => Target::Primary,
+        }
+    }
+
+    /// The CV, to change it in a transaction: under `/resume` the primary as it is now (created
+    /// the first time it is needed).
+    async fn to_change(&self, db: &mut sqlx::PgConnection) -> Result<Cv, AppError> {
+        match self.target() {
+            Target::Cv(cv) => Ok(cv.clone()),
+            Target::Primary => Ok(cvs::primary_or_create(db, self.user.id).await?),
         }
     }
 
@@ -170,7 +200,7 @@ pub(super) async fn current(
     state: &AppState,
     user: &User,
 ) -> Result<(Option<Cv>, Option<CvVersion>), AppError> {
-    let Some(cv) = cvs::primary(&state.db, user.id).await? else {
+    let Some(cv) = primary(state, user.id).await? else {
         return Ok((None, None));
     };
     let latest = cvs::latest_version(&state.db, user.id, cv.id).await?;
@@ -188,6 +218,8 @@ struct EditorPage {
     status: CvStatus,
     text: String,
     problems: Vec<Problem>,
+    /// Why a valid text was not saved (the save rate), to show above it.
+    refusal: Option<String>,
     themes: Vec<Choice>,
     hideable: Vec<Choice>,
 }
@@ -199,15 +231,25 @@ struct Choice {
     chosen: bool,
 }
 
-/// The editor with `problems` listed above it, showing `text` (what the user sent) or else the
-/// saved CV, or else a starter document.
+/// Why the editor shows a text that is not saved.
+enum Unsaved {
+    /// Nothing: the editor as opened.
+    Nothing,
+    /// What is wrong with the text.
+    Problems(Vec<Problem>),
+    /// The text is fine but was refused, for this reason.
+    Refused(String),
+}
+
+/// The editor with what kept a save from happening above it, showing `text` (what the user
+/// sent) or else the saved CV, or else a starter document.
 async fn editor_page(
     state: &AppState,
     layout: Layout,
     edited: &EditedCv,
     headers: &HeaderMap,
     text: Option<String>,
-    problems: Vec<Problem>,
+    unsaved: Unsaved,
 ) -> Result<Html<String>, AppError> {
     let (user, cv) = (&edited.user, edited.cv.as_ref());
     let latest = edited.with_latest(state).await?;
@@ -222,6 +264,11 @@ async fn editor_page(
         .and_then(|cv| Theme::parse(&cv.theme))
         .unwrap_or_default();
     let hidden = cv.map(|cv| cv.hidden_fields.clone()).unwrap_or_default();
+    let (problems, refusal) = match unsaved {
+        Unsaved::Nothing => (Vec::new(), None),
+        Unsaved::Problems(problems) => (problems, None),
+        Unsaved::Refused(reason) => (Vec::new(), Some(reason)),
+    };
     let page = EditorPage {
         layout,
         base: edited.base.clone(),
@@ -229,6 +276,7 @@ async fn editor_page(
         status,
         text,
         problems,
+        refusal,
         themes: Theme::ALL
             .into_iter()
             .map(|t| Choice {
@@ -255,7 +303,7 @@ async fn editor(
     edited: EditedCv,
     headers: HeaderMap,
 ) -> Result<Html<String>, AppError> {
-    editor_page(&state, layout, &edited, &headers, None, Vec::new()).await
+    editor_page(&state, layout, &edited, &headers, None, Unsaved::Nothing).await
 }
 
 #[derive(Deserialize)]
@@ -275,7 +323,8 @@ async fn save(
 }
 
 /// Validates and saves `text` as the user's next version: back to the editor with a flash, or
-/// the editor again with every problem and the text as sent (422).
+/// the editor again with the text as sent and every problem (422), or the save rate and when to
+/// try again (429).
 async fn save_text(
     state: &AppState,
     layout: Layout,
@@ -287,27 +336,64 @@ async fn save_text(
     let document = match ResumeDocument::parse(&text, state.settings.resume.max_bytes) {
         Ok(document) => document,
         Err(problems) => {
-            let page = editor_page(state, layout, edited, headers, Some(text), problems).await?;
+            let unsaved = Unsaved::Problems(problems);
+            let page = editor_page(state, layout, edited, headers, Some(text), unsaved).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    match append(state, edited, document.text()).await? {
-        Some(number) => {
+    match append(state, edited, document.text()).await {
+        Ok(Some(number)) => {
             let message = format!("Saved as version {number}.");
             Flash::push(session, FlashKind::Success, message).await;
         }
-        None => Flash::push(session, FlashKind::Info, "No changes to save.").await,
+        Ok(None) => Flash::push(session, FlashKind::Info, "No changes to save.").await,
+        Err(SaveError::TooFast {
+            per_hour,
+            retry_after,
+        }) => {
+            let unsaved = Unsaved::Refused(too_fast(per_hour, retry_after));
+            let page = editor_page(state, layout, edited, headers, Some(text), unsaved).await?;
+            let response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
+            return Ok(with_retry_after(response, retry_after));
+        }
+        Err(error) => return refused(error),
     }
     Ok(Redirect::to(&edited.base).into_response())
 }
 
 /// Appends `text` as the CV's next version; `None` when it is the current one already.
-async fn append(state: &AppState, edited: &EditedCv, text: &str) -> Result<Option<i32>, AppError> {
-    let mut tx = state.db.begin().await?;
-    let cv = edited.to_change(&mut tx).await?;
-    let saved = cvs::append_version(&mut tx, &cv, text, edited.user.id).await?;
-    tx.commit().await?;
+async fn append(state: &AppState, edited: &EditedCv, text: &str) -> Result<Option<i32>, SaveError> {
+    let owner_id = edited.user.id;
+    let limits = &state.settings.resume;
+    let saved =
+        cv_saves::save(&state.db, limits, owner_id, edited.target(), text, owner_id).await?;
     Ok(saved.map(|version| version.number))
+}
+
+/// What the editor says when the account is over `resume.saves_per_hour`.
+fn too_fast(per_hour: u32, retry_after: std::time::Duration) -> String {
+    format!(
+        "You have saved {per_hour} times in the last hour, as often as an account may. Please \
+         try again in {}.",
+        wait_in_words(retry_after)
+    )
+}
+
+/// The answer to a save that did not happen, where no text is to be kept.
+fn refused(error: SaveError) -> Result<Response, AppError> {
+    match error {
+        SaveError::TooFast {
+            per_hour,
+            retry_after,
+        } => {
+            let message = too_fast(per_hour, retry_after);
+            let page = error_page(StatusCode::TOO_MANY_REQUESTS, "Too many saves", message);
+            Ok(with_retry_after(page, retry_after))
+        }
+        // Deleted by another request meanwhile.
+        SaveError::NoSuchCv => Err(AppError::NotFound),
+        SaveError::Database(error) => Err(error.into()),
+    }
 }
 
 /// axum's `Form`, with a body over the limit answered by a page that says so (413) rather than
@@ -359,8 +445,8 @@ async fn import(
                 Some(_) => "This file is not text (UTF-8). Export it as JSON and try again.",
             };
             // Nothing readable came: the editor keeps the saved CV.
-            let problems = vec![Problem::at("", message)];
-            let page = editor_page(&state, layout, &edited, &headers, None, problems).await?;
+            let unsaved = Unsaved::Problems(vec![Problem::at("", message)]);
+            let page = editor_page(&state, layout, &edited, &headers, None, unsaved).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
@@ -419,6 +505,9 @@ struct VersionsPage {
     base: String,
     heading: String,
     versions: Vec<VersionRow>,
+    /// What the history keeps (`resume.max_versions`, `resume.max_history_bytes`).
+    max_versions: u32,
+    max_history: String,
 }
 
 struct VersionRow {
@@ -443,11 +532,14 @@ async fn versions(
         .enumerate()
         .map(|(index, summary)| VersionRow::new(summary, index == 0))
         .collect();
+    let limits = &state.settings.resume;
     let page = VersionsPage {
         layout,
         heading: edited.title(),
         base: edited.base,
         versions,
+        max_versions: limits.max_versions,
+        max_history: size_in_words(limits.max_history_bytes),
     };
     Ok(Html(page.render()?))
 }
@@ -460,17 +552,22 @@ impl VersionRow {
             author: summary
                 .author
                 .unwrap_or_else(|| "a deleted account".to_owned()),
-            size: size_in_words(summary.size_bytes),
+            size: size_in_words(summary.size_bytes.unsigned_abs().into()),
             current,
         }
     }
 }
 
-fn size_in_words(bytes: i32) -> String {
-    if bytes < 1024 {
+fn size_in_words(bytes: u64) -> String {
+    const KB: u64 = 1024;
+    #[expect(clippy::cast_precision_loss, reason = "sizes stay far below 2^53")]
+    let scaled = |unit: u64| bytes as f64 / unit as f64;
+    if bytes < KB {
         format!("{bytes} bytes")
+    } else if bytes < KB * KB {
+        format!("{:.1} KB", scaled(KB))
     } else {
-        format!("{:.1} KB", f64::from(bytes) / 1024.0)
+        format!("{:.1} MB", scaled(KB * KB))
     }
 }
 
@@ -564,19 +661,20 @@ async fn restore(
     session: Session,
     edited: EditedCv,
     Path(VersionPath { number }): Path<VersionPath>,
-) -> Result<Redirect, AppError> {
+) -> Result<Response, AppError> {
     let (version, _) = version_and_current(&state, &edited, &number).await?;
-    match append(&state, &edited, &version.content).await? {
-        Some(new) => {
+    match append(&state, &edited, &version.content).await {
+        Ok(Some(new)) => {
             let message = format!("Version {} restored as version {new}.", version.number);
             Flash::push(&session, FlashKind::Success, message).await;
         }
-        None => {
+        Ok(None) => {
             let message = format!("Version {} is already the current version.", version.number);
             Flash::push(&session, FlashKind::Info, message).await;
         }
+        Err(error) => return refused(error),
     }
-    Ok(Redirect::to(&edited.base))
+    Ok(Redirect::to(&edited.base).into_response())
 }
 
 // ---------- The public page's controls ----------
@@ -641,9 +739,10 @@ async fn settings(
     let mut hidden = form.hidden;
     hidden.sort();
     hidden.dedup();
-    let mut db = state.db.acquire().await?;
-    let cv = edited.to_change(&mut db).await?;
-    cvs::update_public_settings(&mut *db, cv.owner_id, cv.id, theme, &hidden).await?;
+    let mut tx = state.db.begin().await?;
+    let cv = edited.to_change(&mut tx).await?;
+    cvs::update_public_settings(&mut *tx, cv.owner_id, cv.id, theme, &hidden).await?;
+    tx.commit().await?;
     Flash::push(&session, FlashKind::Success, "Public page settings saved.").await;
     Ok(Redirect::to(&edited.base))
 }

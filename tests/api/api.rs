@@ -483,3 +483,40 @@ async fn the_clis_auth_check_gets_2xx_for_a_good_token_and_401_for_a_bad_one() {
         "without the header nothing changes"
     );
 }
+
+#[tokio::test]
+async fn a_burst_of_patches_past_the_hourly_save_rate_is_429_with_retry_after() {
+    let app = spawn_app_with(|settings| settings.resume.saves_per_hour = 3).await;
+    let (ada, token) = app.user_with_token("ada", "write").await;
+    app.save_cv_directly("ada", &small_cv("Ada Lovelace")).await;
+    let id = app.primary_cv_id("ada").await;
+
+    let patches = (1..=8).map(|n| send(patch(&app, id, &token, small_cv(&format!("Ada {n}")))));
+    let responses = futures::future::join_all(patches).await;
+    let mut refused = 0;
+    for response in responses {
+        if response.status() == StatusCode::OK {
+            continue;
+        }
+        refused += 1;
+        let retry_after: u64 = header_text(&response, "retry-after").parse().unwrap();
+        assert!((1..=3600).contains(&retry_after), "{retry_after}");
+        let problem = problem(response, StatusCode::TOO_MANY_REQUESTS).await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("saved 3 times in the last hour"),
+            "{detail}"
+        );
+    }
+    assert_eq!(refused, 5);
+    assert_eq!(app.version_count(id).await, 1 + 3);
+
+    let editor = app
+        .save_cv(&ada, &small_cv("Ada, by hand").to_string())
+        .await;
+    assert_eq!(
+        editor.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the editor and the API share the rate"
+    );
+}

@@ -327,7 +327,8 @@ impl TestApp {
             .await
             .expect("the CV exists");
         let content = serde_json::to_string_pretty(document).expect("the document serialises");
-        txtcv::store::cvs::append_version(&mut tx, &cv, &content, owner_id)
+        let history = txtcv::cv_saves::history(&self.settings.resume);
+        txtcv::store::cvs::append_version(&mut tx, &cv, &content, owner_id, history)
             .await
             .expect("the version is saved");
         tx.commit().await.expect("transaction commits");

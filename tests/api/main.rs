@@ -7,6 +7,7 @@ mod api;
 mod browser;
 mod cli;
 mod cover_letters;
+mod cv_history;
 mod fast_paths;
 mod health;
 mod helpers;

@@ -303,3 +303,102 @@ async fn a_cover_letter_is_written_from_the_cv_the_user_picks() {
         "ada's CV is not bob's"
     );
 }
+
+/// The ids of `username`'s primary CVs: one, unless something is wrong.
+async fn primaries(app: &TestApp, username: &str) -> Vec<uuid::Uuid> {
+    sqlx::query_scalar(
+        "select c.id from cvs c join users u on u.id = c.owner_id
+         where u.username = $1 and c.is_primary",
+    )
+    .bind(username)
+    .fetch_all(&app.db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn making_a_cv_primary_while_deleting_it_always_leaves_one_primary() {
+    const TRIALS: usize = 30;
+    let app = spawn_app_with(|settings| settings.cvs.max_per_account = 100).await;
+    let ada = app.signed_up("ada").await;
+    app.save_cv_directly("ada", &small_cv("Ada")).await;
+
+    let mut without_primary = 0;
+    for trial in 0..TRIALS {
+        let slug = format!("trial-{trial}");
+        app.create_cv(&ada, "Trial", &slug).await;
+        let id = app.cv_id("ada", &slug).await;
+        let (make_primary, delete) = (
+            format!("/cvs/{id}/make-primary"),
+            format!("/cvs/{id}/delete"),
+        );
+        let (made, deleted) = tokio::join!(
+            app.post_form(&ada, &make_primary, &[]),
+            app.post_form(&ada, &delete, &[]),
+        );
+        // A request that comes after the delete finds no such CV: the normal 404.
+        for response in [made, deleted] {
+            let status = response.status();
+            assert!(
+                [StatusCode::SEE_OTHER, StatusCode::NOT_FOUND].contains(&status),
+                "trial {trial}: {status}"
+            );
+        }
+        let found = primaries(&app, "ada").await;
+        assert!(found.len() <= 1, "trial {trial}: the index allows one");
+        if found.is_empty() {
+            without_primary += 1;
+        }
+    }
+    assert_eq!(
+        without_primary, 0,
+        "{without_primary} of {TRIALS} trials left no primary"
+    );
+
+    let saved = app.save_cv(&ada, &small_cv("Ada, after").to_string()).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&saved), "/resume");
+    let primary = primaries(&app, "ada").await[0];
+    assert!(app.version_count(primary).await >= 1);
+}
+
+#[tokio::test]
+async fn an_account_whose_primary_vanished_gets_its_latest_cv_back_as_primary() {
+    let app = spawn_app().await;
+    let (ada, research) = ada_with_two_cvs(&app).await;
+    sqlx::query("delete from cvs where is_primary")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let editor = app.get(&ada, "/resume").await;
+    assert_eq!(editor.status(), StatusCode::OK);
+    assert!(body(editor).await.contains("Dr Ada"), "the research CV");
+    assert_eq!(primaries(&app, "ada").await, [research]);
+
+    let saved = app
+        .save_cv(&ada, &small_cv("Dr Ada, again").to_string())
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.version_count(research).await, 2);
+}
+
+#[tokio::test]
+async fn an_account_whose_cvs_all_lost_the_primary_flag_can_still_save_on_resume() {
+    let app = spawn_app().await;
+    let (ada, research) = ada_with_two_cvs(&app).await;
+    sqlx::query("update cvs set is_primary = false")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    // The slug "cv" is still taken, by the CV that was primary: none may be created in its place.
+    let saved = app
+        .save_cv(&ada, &small_cv("Dr Ada, again").to_string())
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(primaries(&app, "ada").await, [research]);
+    assert_eq!(app.version_count(research).await, 2);
+    let dashboard = app.get(&ada, "/dashboard").await;
+    assert_eq!(dashboard.status(), StatusCode::OK);
+}

@@ -23,13 +23,19 @@ use uuid::Uuid;
 
 pub use auth::refuse_invalid_bearer;
 use auth::{Caller, Writer};
-use problem::{ApiProblem, BodyProblems, CvProblem, NoSuchCv, ReadOnlyToken, TokenProblems};
+use problem::{
+    ApiProblem, BodyProblems, CvProblem, NoSuchCv, ReadOnlyToken, TokenProblems, TooManySaves,
+};
 
 use super::host::public_cv_page_url;
 use crate::{
+    cv_saves::{self, SaveError, Target},
     domain::{CvSlug, CvTitle, resume::ResumeDocument},
     state::AppState,
-    store::cvs::{self, Cv, CvChangeError},
+    store::{
+        auth_attempts,
+        cvs::{self, Cv, CvChangeError},
+    },
 };
 
 /// The API's routes, to be nested at `/api`, outside the session and auth layers.
@@ -272,10 +278,31 @@ async fn save_contents(
     field: &str,
 ) -> Result<bool, ApiProblem> {
     let document = parse_contents(state, contents, field)?;
-    let mut tx = state.db.begin().await?;
-    let saved = cvs::append_version(&mut tx, cv, document.text(), caller.owner_id).await?;
-    tx.commit().await?;
+    let limits = &state.settings.resume;
+    let owner_id = caller.owner_id;
+    let saved = cv_saves::save(
+        &state.db,
+        limits,
+        owner_id,
+        Target::Cv(cv),
+        document.text(),
+        owner_id,
+    )
+    .await
+    .map_err(save_problem)?;
     Ok(saved.is_some())
+}
+
+fn save_problem(error: SaveError) -> ApiProblem {
+    match error {
+        SaveError::TooFast {
+            per_hour,
+            retry_after,
+        } => ApiProblem::too_many_saves(per_hour, retry_after.as_secs()),
+        // Deleted by another request meanwhile.
+        SaveError::NoSuchCv => ApiProblem::not_found(),
+        SaveError::Database(error) => error.into(),
+    }
 }
 
 fn parse_contents(
@@ -295,7 +322,7 @@ fn parse_contents(
     responses(
         (status = 200, description = "Saved as a new version, or unchanged (`changed: false`)", body = CvDetail),
         (status = 422, description = "The CV has problems; nothing was saved", body = ApiProblem, content_type = "application/problem+json"),
-        TokenProblems, ReadOnlyToken, NoSuchCv, BodyProblems,
+        TokenProblems, ReadOnlyToken, NoSuchCv, BodyProblems, TooManySaves,
     ))]
 async fn update_cv(
     State(state): State<AppState>,
@@ -318,7 +345,7 @@ async fn update_cv(
         (status = 201, description = "Created", body = CvDetail),
         (status = 409, description = "At the cap of CVs per account", body = ApiProblem, content_type = "application/problem+json"),
         (status = 422, description = "A bad title or slug, or a CV with problems; nothing was saved", body = ApiProblem, content_type = "application/problem+json"),
-        TokenProblems, ReadOnlyToken, BodyProblems,
+        TokenProblems, ReadOnlyToken, BodyProblems, TooManySaves,
     ))]
 async fn create_cv(
     State(state): State<AppState>,
@@ -338,26 +365,32 @@ async fn create_cv(
         Some(contents) => Some(parse_contents(&state, contents, "/contents")?),
         None => None,
     };
+    // A first version is a save like any other: counted before anything is written, given back
+    // if the CV is not created.
+    let limits = &state.settings.resume;
+    let taken = match &document {
+        Some(_) => Some(
+            cv_saves::take(&state.db, limits, caller.owner_id)
+                .await
+                .map_err(save_problem)?,
+        ),
+        None => None,
+    };
     let max = state.settings.cvs.max_per_account;
     let mut tx = state.db.begin().await?;
     let cv = match cvs::create(&mut tx, caller.owner_id, &slug, &title, max).await {
         Ok(cv) => cv,
-        Err(CvChangeError::SlugTaken) => {
-            let problem = CvProblem::at("/slug", "You already have a CV with this slug.");
-            return Err(ApiProblem::invalid(
-                "The CV was not created.",
-                vec![problem],
-            ));
+        Err(error) => {
+            drop(tx);
+            if let Some(taken) = taken {
+                auth_attempts::give_back(&state.db, taken).await?;
+            }
+            return Err(create_problem(error, max));
         }
-        Err(CvChangeError::CapReached) => {
-            return Err(ApiProblem::conflict(format!(
-                "You have {max} CVs, as many as an account may keep. Delete one to make room."
-            )));
-        }
-        Err(CvChangeError::Database(error)) => return Err(error.into()),
     };
     if let Some(document) = &document {
-        cvs::append_version(&mut tx, &cv, document.text(), caller.owner_id).await?;
+        let history = cv_saves::history(limits);
+        cvs::append_version(&mut tx, &cv, document.text(), caller.owner_id, history).await?;
     }
     tx.commit().await?;
     let body = detail(&state, &caller, &headers, cv, Some(document.is_some())).await?;
@@ -368,6 +401,19 @@ async fn create_cv(
         Json(body),
     )
         .into_response())
+}
+
+fn create_problem(error: CvChangeError, max: u32) -> ApiProblem {
+    match error {
+        CvChangeError::SlugTaken => {
+            let problem = CvProblem::at("/slug", "You already have a CV with this slug.");
+            ApiProblem::invalid("The CV was not created.", vec![problem])
+        }
+        CvChangeError::CapReached => ApiProblem::conflict(format!(
+            "You have {max} CVs, as many as an account may keep. Delete one to make room."
+        )),
+        CvChangeError::Database(error) => error.into(),
+    }
 }
 
 /// Shows the CV at its public address. It needs a saved version.

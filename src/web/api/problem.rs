@@ -83,6 +83,17 @@ pub struct ReadOnlyToken(ApiProblem);
 #[expect(dead_code, reason = "describes a response, never built")]
 pub struct NoSuchCv(ApiProblem);
 
+/// What a route that saves a CV version answers when the account is over `resume.saves_per_hour`.
+#[derive(IntoResponses)]
+#[response(
+    status = 429,
+    description = "The account is over its saves per hour (editor and API together), with \
+                   Retry-After; nothing was saved",
+    content_type = "application/problem+json"
+)]
+#[expect(dead_code, reason = "describes a response, never built")]
+pub struct TooManySaves(ApiProblem);
+
 /// What a route that reads a JSON body answers for a body it cannot read.
 #[derive(IntoResponses)]
 #[expect(dead_code, reason = "describes responses, never built")]
@@ -162,6 +173,21 @@ impl ApiProblem {
                 "Too Many Requests",
                 format!(
                     "This token is over its rate limit; try again in {retry_after_secs} seconds."
+                ),
+            )
+        }
+    }
+
+    pub fn too_many_saves(per_hour: u32, retry_after_secs: u64) -> Self {
+        let retry_after_secs = retry_after_secs.max(1);
+        Self {
+            retry_after_secs: Some(retry_after_secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                format!(
+                    "Your account has saved {per_hour} times in the last hour, as often as an \
+                     account may; nothing was saved. Try again in {retry_after_secs} seconds."
                 ),
             )
         }
