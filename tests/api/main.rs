@@ -11,6 +11,7 @@ mod fast_paths;
 mod health;
 mod helpers;
 mod hostile;
+mod local_database;
 mod mock_llm;
 mod public_cv;
 mod reports;
