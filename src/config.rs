@@ -91,6 +91,9 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
     pub local_data_dir: PathBuf,
+    /// Whether the project-local cluster keeps its data through a power cut; only the test
+    /// suite's own cluster may trade that for speed.
+    pub local_durable: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -12,7 +12,7 @@ use sqlx::{
 
 use crate::{
     config::{DatabaseSettings, Profile},
-    localdb,
+    localdb::{self, Durability},
 };
 
 /// The database the project-local cluster keeps txtcv's data in.
@@ -37,7 +37,12 @@ pub async fn resolve_url(settings: &DatabaseSettings, profile: Profile) -> anyho
 /// off the async runtime.
 pub async fn local_cluster(settings: &DatabaseSettings) -> anyhow::Result<localdb::LocalCluster> {
     let data_root = settings.local_data_dir.clone();
-    tokio::task::spawn_blocking(move || localdb::ensure_running(&data_root))
+    let durability = if settings.local_durable {
+        Durability::Durable
+    } else {
+        Durability::Throwaway
+    };
+    tokio::task::spawn_blocking(move || localdb::ensure_running(&data_root, durability))
         .await
         .context("the local PostgreSQL task panicked")?
 }

@@ -12,8 +12,11 @@
 //!   port 5432 without colliding with a system server.
 //! - Because only the owner of that directory (and root) can reach the socket, `trust`
 //!   authentication is safe enough and saves managing passwords.
-//! - Durability is switched off (`fsync = off` and friends): this cluster only ever holds
-//!   throwaway development and test data, and speed matters more there.
+//! - Durability is the caller's choice ([`Durability`]). The cluster `make run` uses keeps what a
+//!   newcomer writes through a power cut (PostgreSQL's defaults: `fsync`, `synchronous_commit`
+//!   and `full_page_writes` on). Only the test suite's own cluster, in a data folder of its own,
+//!   trades them for speed. Our settings are rewritten at every start, so a cluster created with
+//!   other ones (as clusters were before) is brought in line, and restarted if it was running.
 //!
 //! Running as root: `initdb` and `postgres` refuse to run as root, so they run as the `postgres`
 //! OS user (created by Debian's package) through `runuser`. If that user cannot reach the project
@@ -26,7 +29,6 @@
 //! `runuser -u postgres --` when running as root).
 
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -43,11 +45,22 @@ const START_TIMEOUT_SECS: &str = "60";
 const READY_ATTEMPTS: u32 = 20;
 const READY_POLL_INTERVAL: Duration = Duration::from_millis(250);
 const LOG_TAIL_LINES: usize = 20;
-/// First line of the settings appended after `initdb`; its presence marks a finished setup.
+/// First line of the settings appended after `initdb`; its presence marks a finished setup, and
+/// everything after it is ours to rewrite.
 const SETTINGS_MARKER: &str =
     "# txtcv: development/test-only settings; keep this line (see src/localdb.rs)";
 const NO_BINARIES: &str = "PostgreSQL server binaries not found; install them with \
      `sudo apt-get install postgresql` or set DATABASE_URL";
+
+/// What a crash or power cut may cost the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// PostgreSQL's defaults: a committed transaction survives a power cut.
+    Durable,
+    /// `fsync`, `synchronous_commit` and `full_page_writes` off: a power cut may lose or corrupt
+    /// anything. Only for data nobody keeps, such as the test suite's.
+    Throwaway,
+}
 
 /// A running project-local PostgreSQL cluster.
 #[derive(Debug, Clone)]
@@ -69,8 +82,9 @@ impl LocalCluster {
 /// and returns a handle whose [`LocalCluster::url_for`] gives connection URLs.
 ///
 /// Safe to call concurrently from several threads and processes: the whole setup runs under a
-/// lock on `<data_root>/postgres.lock`, and reuses a cluster that is already running.
-pub fn ensure_running(data_root: &Path) -> Result<LocalCluster> {
+/// lock on `<data_root>/postgres.lock`, and reuses a cluster that is already running with the
+/// settings `durability` asks for.
+pub fn ensure_running(data_root: &Path, durability: Durability) -> Result<LocalCluster> {
     fs::create_dir_all(data_root)
         .with_context(|| format!("could not create data folder {}", data_root.display()))?;
     let data_root = data_root
@@ -90,18 +104,27 @@ pub fn ensure_running(data_root: &Path) -> Result<LocalCluster> {
         paths: &paths,
     };
     if !is_initialised(&paths.data_dir)? {
-        pg_ctl.initdb()?;
+        pg_ctl.initdb(durability)?;
     }
-    if pg_ctl.is_running() {
+    let settings_changed = write_settings(&paths.data_dir, durability, &server_user)?;
+    if !pg_ctl.is_running() {
+        pg_ctl.start(&socket_dir, "start")?;
         info!(
-            "reusing running local PostgreSQL in {} (socket {})",
+            "started local PostgreSQL in {} (socket {})",
             paths.data_dir.display(),
             socket_dir.display()
         );
-    } else {
-        pg_ctl.start(&socket_dir)?;
+    } else if settings_changed {
+        // Durability settings would do with a reload, but a restart puts every setting in force
+        // before we return; it happens once, when the settings change.
+        pg_ctl.start(&socket_dir, "restart")?;
         info!(
-            "started local PostgreSQL in {} (socket {})",
+            "restarted local PostgreSQL in {} with new settings ({durability:?})",
+            paths.data_dir.display()
+        );
+    } else {
+        info!(
+            "reusing running local PostgreSQL in {} (socket {})",
             paths.data_dir.display(),
             socket_dir.display()
         );
@@ -372,15 +395,15 @@ impl PgCtl<'_> {
         command
     }
 
-    fn initdb(&self) -> Result<()> {
+    fn initdb(&self, durability: Durability) -> Result<()> {
         let data_dir = &self.paths.data_dir;
         info!(
             "initialising local PostgreSQL cluster in {}",
             data_dir.display()
         );
         // Some systems lack the C.UTF-8 locale; plain C still gives a UTF-8 database.
-        self.run_initdb("C.UTF-8")
-            .or_else(|_| self.run_initdb("C"))
+        self.run_initdb("C.UTF-8", durability)
+            .or_else(|_| self.run_initdb("C", durability))
             .with_context(|| {
                 format!(
                     "could not initialise a PostgreSQL cluster in {}; if an earlier attempt was \
@@ -388,21 +411,17 @@ impl PgCtl<'_> {
                     data_dir.display()
                 )
             })?;
-        append_settings(data_dir)
+        write_settings(data_dir, durability, self.server_user).map(drop)
     }
 
-    fn run_initdb(&self, locale: &str) -> Result<Output> {
+    fn run_initdb(&self, locale: &str, durability: Durability) -> Result<Output> {
         // Trust is fine: the only way in is a socket in a directory private to the server user.
-        // Skipping the final sync is fine for throwaway data (see `append_settings`).
         let mut initdb = self.command("initdb");
-        initdb.args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--no-sync",
-        ]);
+        initdb.args(["-U", "postgres", "--auth=trust", "--encoding=UTF8"]);
         initdb.arg(format!("--locale={locale}"));
+        if durability == Durability::Throwaway {
+            initdb.arg("--no-sync");
+        }
         run_checked(&mut initdb, "initdb")
     }
 
@@ -412,10 +431,11 @@ impl PgCtl<'_> {
         status.output().is_ok_and(|output| output.status.success())
     }
 
-    fn start(&self, socket_dir: &Path) -> Result<()> {
+    /// `pg_ctl start` or `pg_ctl restart`, waiting until the server is up.
+    fn start(&self, socket_dir: &Path, verb: &str) -> Result<()> {
         let mut start = self.command("pg_ctl");
         start
-            .arg("start")
+            .arg(verb)
             .arg("-l")
             .arg(&self.paths.log_file)
             .args(["-w", "-t", START_TIMEOUT_SECS])
@@ -423,11 +443,11 @@ impl PgCtl<'_> {
             // rather than storing it in the config, where it would go stale if the project moved.
             .arg("-o")
             .arg(format!("-k {}", socket_dir.display()));
-        run_checked(&mut start, "pg_ctl start")
+        run_checked(&mut start, &format!("pg_ctl {verb}"))
             .map(drop)
             .with_context(|| {
                 format!(
-                    "could not start local PostgreSQL in {}\n{}",
+                    "could not {verb} local PostgreSQL in {}\n{}",
                     self.paths.data_dir.display(),
                     log_tail(&self.paths.log_file)
                 )
@@ -435,27 +455,50 @@ impl PgCtl<'_> {
     }
 }
 
-/// Settings for a development/test-only cluster: no TCP listener (isolation from any system
-/// server), a fixed port (ignoring `PGPORT`) and durability traded for speed, which is fine
-/// for throwaway data.
-fn append_settings(data_dir: &Path) -> Result<()> {
-    let settings = format!(
-        "\n{SETTINGS_MARKER}\n\
+/// Settings for a project-local cluster: no TCP listener (isolation from any system server), a
+/// fixed port (ignoring `PGPORT`), and durability as asked.
+fn settings(durability: Durability) -> String {
+    let durable = match durability {
+        Durability::Durable => "on",
+        Durability::Throwaway => "off",
+    };
+    format!(
+        "{SETTINGS_MARKER}\n\
          listen_addresses = ''\n\
          port = {PORT}\n\
-         fsync = off\n\
-         synchronous_commit = off\n\
-         full_page_writes = off\n\
+         fsync = {durable}\n\
+         synchronous_commit = {durable}\n\
+         full_page_writes = {durable}\n\
          max_connections = 300\n\
          shared_buffers = 128MB\n"
-    );
+    )
+}
+
+/// Puts our settings at the end of `postgresql.conf`, in place of those written before (from
+/// the marker on); `true` when that changed the file. The new file replaces the old one whole
+/// (a rename), so a crash meanwhile leaves one or the other.
+fn write_settings(
+    data_dir: &Path,
+    durability: Durability,
+    server_user: &ServerUser,
+) -> Result<bool> {
     let config = data_dir.join("postgresql.conf");
-    let mut file = OpenOptions::new()
-        .append(true)
-        .open(&config)
-        .with_context(|| format!("could not open {}", config.display()))?;
-    file.write_all(settings.as_bytes())
-        .with_context(|| format!("could not write {}", config.display()))
+    let current = fs::read_to_string(&config)
+        .with_context(|| format!("could not read {}", config.display()))?;
+    let theirs = current
+        .find(SETTINGS_MARKER)
+        .map_or(format!("{current}\n"), |ours| current[..ours].to_owned());
+    let wanted = theirs + &settings(durability);
+    if wanted == current {
+        return Ok(false);
+    }
+    let replacement = data_dir.join("postgresql.conf.txtcv");
+    fs::write(&replacement, wanted)
+        .with_context(|| format!("could not write {}", replacement.display()))?;
+    server_user.take_ownership(&replacement)?;
+    fs::rename(&replacement, &config)
+        .with_context(|| format!("could not replace {}", config.display()))?;
+    Ok(true)
 }
 
 fn wait_until_ready(bin_dir: &Path, socket_dir: &Path, paths: &ClusterPaths) -> Result<()> {

@@ -50,7 +50,16 @@ pub struct JobContext {
     pub retry_backoff: Duration,
 }
 
+/// A pause before a worker that stopped on an error is replaced, so an unreachable database is
+/// not hammered.
+const RESTART_PAUSE: Duration = Duration::from_secs(1);
+
 /// Runs cover-letter jobs until `shutdown` is cancelled, then lets the ones in hand finish.
+///
+/// apalis stops a worker for good at the first fetch, heartbeat or acknowledgement that fails,
+/// and under load a pool timeout is enough. So a stopped worker is replaced by a new one (under a
+/// new name: the old one's jobs are handed on once its heartbeat is missed) while the process
+/// lives. The jobs it had in hand finish on their own (see `cover_letter::write`).
 pub async fn run_worker(
     settings: &Settings,
     context: JobContext,
@@ -62,22 +71,33 @@ pub async fn run_worker(
         .batch_size(worker_settings.concurrency)
         .heartbeat_interval(Duration::from_secs(worker_settings.heartbeat_secs))
         .missed_heartbeats(worker_settings.missed_heartbeats);
-    let backend = PostgresStorage::<WriteCoverLetter>::new(&context.db)
-        .with_config(config)
-        .with_pubsub()
-        .poll_with_interval(Duration::from_millis(worker_settings.poll_interval_ms));
-    let name = format!("txtcv-{}", Uuid::new_v4().simple());
-    tracing::info!(worker = %name, concurrency = worker_settings.concurrency, "job worker started");
-    let worker = WorkerBuilder::new(name)
-        .backend(backend)
-        .data(Arc::new(context))
-        .concurrency(worker_settings.concurrency)
-        .build(cover_letter::write);
-    worker
-        .run_until(async move {
-            shutdown.cancelled().await;
-            Ok::<(), std::io::Error>(())
-        })
-        .await
-        .context("the job worker stopped with an error")
+    let context = Arc::new(context);
+    loop {
+        let backend = PostgresStorage::<WriteCoverLetter>::new(&context.db)
+            .with_config(config.clone())
+            .with_pubsub()
+            .poll_with_interval(Duration::from_millis(worker_settings.poll_interval_ms));
+        let name = format!("txtcv-{}", Uuid::new_v4().simple());
+        tracing::info!(worker = %name, concurrency = worker_settings.concurrency, "job worker started");
+        let stop = shutdown.clone();
+        let stopped = WorkerBuilder::new(name)
+            .backend(backend)
+            .data(Arc::clone(&context))
+            .concurrency(worker_settings.concurrency)
+            .build(cover_letter::write)
+            .run_until(async move {
+                stop.cancelled().await;
+                Ok::<(), std::io::Error>(())
+            })
+            .await;
+        if shutdown.is_cancelled() {
+            return stopped.context("the job worker stopped with an error");
+        }
+        let error = stopped.err().map(|error| error.to_string());
+        tracing::warn!(?error, "the job worker stopped; starting a new one");
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(RESTART_PAUSE) => {}
+        }
+    }
 }

@@ -131,6 +131,7 @@ pub async fn start_attempt(
     .await
 }
 
+#[derive(Clone, Copy)]
 pub struct Written<'a> {
     pub content: &'a str,
     pub provider: &'a str,

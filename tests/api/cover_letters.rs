@@ -1,6 +1,12 @@
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use reqwest::{Client, StatusCode};
+use sqlx::postgres::PgPoolOptions;
+use tokio_util::sync::CancellationToken;
+use txtcv::startup;
 
 use crate::{
     helpers::{
@@ -557,4 +563,57 @@ async fn finished_jobs_are_forgotten_after_their_keeping_time_and_waiting_ones_n
                    where job_type = 'cover-letters' and status = 'Pending'";
     assert_eq!(count(&app, jobs).await, 1, "only the finished job went");
     assert_eq!(count(&app, waiting).await, 1, "the waiting job stays");
+}
+
+#[tokio::test]
+async fn a_worker_starved_of_database_connections_still_finishes_its_letter() {
+    let slow = Reply::After(
+        Duration::from_secs(1),
+        Box::new(Reply::Letter("Worth the wait.")),
+    );
+    let mock = MockLlm::start(vec![slow]).await;
+    let app = spawn_web_only().await;
+    let ada = ada_with_cv(&app).await;
+    // The worker's pool: one connection for its LISTEN, one for everything else; a wait for a
+    // connection gives up after a quarter of a second, as the 5 s timeout does under load.
+    let starved = PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_millis(250))
+        .connect(&app.database_url)
+        .await
+        .unwrap();
+    let mut settings = app.settings.clone();
+    with_openai(&mock)(&mut settings);
+    // A heartbeat falls within the wait below: apalis stops a worker whose heartbeat fails.
+    settings.worker.heartbeat_secs = 1;
+    let worker = CancellationToken::new();
+    tokio::spawn(startup::run_worker(
+        Arc::new(settings),
+        starved.clone(),
+        worker.clone(),
+    ));
+    let letter = ask_for_letter(&app, &ada).await;
+    while letter_row(&app).await.0 != "running" {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // While the endpoint writes, somebody else takes the worker's last connection and keeps it
+    // well past the worker's acquire timeout: marking the outcome has to wait for it.
+    let held = loop {
+        if let Ok(connection) = starved.acquire().await {
+            break connection;
+        }
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    drop(held);
+
+    let partial = wait_until_final(&app, &ada, &letter).await;
+    assert!(partial.contains("Worth the wait."), "{partial}");
+
+    // The worker lives on and writes the next letter.
+    let next = ask_for_letter(&app, &ada).await;
+    let partial = wait_until_final(&app, &ada, &next).await;
+    worker.cancel();
+    assert!(partial.contains("Worth the wait."), "{partial}");
+    assert_eq!(mock.calls(), 2, "each letter was written once");
 }

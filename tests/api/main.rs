@@ -12,6 +12,7 @@ mod fast_paths;
 mod health;
 mod helpers;
 mod hostile;
+mod local_database;
 mod mail;
 mod mock_llm;
 mod public_cv;
