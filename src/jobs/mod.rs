@@ -36,10 +36,19 @@ pub async fn setup(db: &PgPool) -> anyhow::Result<()> {
 
 /// Enqueues `job` on `tx`: it exists exactly when the caller's transaction commits.
 pub async fn enqueue(tx: &mut PgConnection, job: &WriteCoverLetter) -> anyhow::Result<()> {
+    enqueue_on(tx, COVER_LETTER_QUEUE, job).await
+}
+
+/// Enqueues `job` on `queue` in `tx`.
+pub async fn enqueue_on(
+    tx: &mut PgConnection,
+    queue: &str,
+    job: &impl Serialize,
+) -> anyhow::Result<()> {
     let task = TaskBuilder::new(serde_json::to_vec(job)?).build();
-    apalis_postgres::queries::push_tasks(tx, COVER_LETTER_QUEUE, vec![task])
+    apalis_postgres::queries::push_tasks(tx, queue, vec![task])
         .await
-        .context("cannot enqueue a cover-letter job")
+        .with_context(|| format!("cannot enqueue a job on {queue}"))
 }
 
 /// What a running job needs.
@@ -55,46 +64,72 @@ pub struct JobContext {
 const RESTART_PAUSE: Duration = Duration::from_secs(1);
 
 /// Runs cover-letter jobs until `shutdown` is cancelled, then lets the ones in hand finish.
-///
-/// apalis stops a worker for good at the first fetch, heartbeat or acknowledgement that fails,
-/// and under load a pool timeout is enough. So a stopped worker is replaced by a new one (under a
-/// new name: the old one's jobs are handed on once its heartbeat is missed) while the process
-/// lives. The jobs it had in hand finish on their own (see `cover_letter::write`).
 pub async fn run_worker(
     settings: &Settings,
     context: JobContext,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    run_queue(
+        settings,
+        &context.db.clone(),
+        COVER_LETTER_QUEUE,
+        Arc::new(context),
+        cover_letter::write,
+        shutdown,
+    )
+    .await
+}
+
+/// Runs the jobs of `queue` with `handler` until `shutdown` is cancelled, then lets the ones in
+/// hand finish.
+///
+/// apalis stops a worker for good at the first fetch, heartbeat or acknowledgement that fails,
+/// and under load a pool timeout is enough. So a stopped worker is replaced by a new one (under a
+/// new name: the old one's jobs are handed on once its heartbeat is missed) while the process
+/// lives. The jobs it had in hand finish on their own (see `cover_letter::write`).
+pub async fn run_queue<Job, Ctx, Handler, Done>(
+    settings: &Settings,
+    db: &PgPool,
+    queue: &'static str,
+    context: Arc<Ctx>,
+    handler: Handler,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()>
+where
+    Job: Serialize + serde::de::DeserializeOwned + Send + Sync + Unpin + 'static,
+    Ctx: Send + Sync + 'static,
+    Handler: Fn(Job, Data<Arc<Ctx>>) -> Done + Clone + Send + Sync + 'static,
+    Done: Future<Output = Result<(), BoxDynError>> + Send + 'static,
+{
     let worker_settings = &settings.worker;
     let config = Config::default()
-        .queue(COVER_LETTER_QUEUE)
+        .queue(queue)
         .batch_size(worker_settings.concurrency)
         .heartbeat_interval(Duration::from_secs(worker_settings.heartbeat_secs))
         .missed_heartbeats(worker_settings.missed_heartbeats);
-    let context = Arc::new(context);
     loop {
-        let backend = PostgresStorage::<WriteCoverLetter>::new(&context.db)
+        let backend = PostgresStorage::<Job>::new(db)
             .with_config(config.clone())
             .with_pubsub()
             .poll_with_interval(Duration::from_millis(worker_settings.poll_interval_ms));
-        let name = format!("txtcv-{}", Uuid::new_v4().simple());
+        let name = format!("txtcv-{queue}-{}", Uuid::new_v4().simple());
         tracing::info!(worker = %name, concurrency = worker_settings.concurrency, "job worker started");
         let stop = shutdown.clone();
         let stopped = WorkerBuilder::new(name)
             .backend(backend)
             .data(Arc::clone(&context))
             .concurrency(worker_settings.concurrency)
-            .build(cover_letter::write)
+            .build(handler.clone())
             .run_until(async move {
                 stop.cancelled().await;
                 Ok::<(), std::io::Error>(())
             })
             .await;
         if shutdown.is_cancelled() {
-            return stopped.context("the job worker stopped with an error");
+            return stopped.with_context(|| format!("the {queue} worker stopped with an error"));
         }
         let error = stopped.err().map(|error| error.to_string());
-        tracing::warn!(?error, "the job worker stopped; starting a new one");
+        tracing::warn!(?error, queue, "a job worker stopped; starting a new one");
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             () = tokio::time::sleep(RESTART_PAUSE) => {}

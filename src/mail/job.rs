@@ -3,9 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use anyhow::Context;
-use apalis::prelude::*;
-use apalis_postgres::{Config, PostgresStorage};
+use apalis::prelude::{BoxDynError, Data};
 use lettre::{
     Message,
     message::{Mailbox, MultiPart},
@@ -16,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::{MAIL_QUEUE, SendError, SendMail, Transport};
 use crate::{
     config::Settings,
+    jobs,
     store::mails::{self, UnsentMail},
 };
 
@@ -45,28 +44,7 @@ pub async fn run_worker(
         max_attempts: mail.max_attempts,
         retry_backoff: Duration::from_millis(mail.retry_backoff_ms),
     };
-    let worker_settings = &settings.worker;
-    let config = Config::default()
-        .queue(MAIL_QUEUE)
-        .batch_size(worker_settings.concurrency)
-        .heartbeat_interval(Duration::from_secs(worker_settings.heartbeat_secs))
-        .missed_heartbeats(worker_settings.missed_heartbeats);
-    let backend = PostgresStorage::<SendMail>::new(&db)
-        .with_config(config)
-        .with_pubsub()
-        .poll_with_interval(Duration::from_millis(worker_settings.poll_interval_ms));
-    let name = format!("txtcv-mail-{}", uuid::Uuid::new_v4().simple());
-    WorkerBuilder::new(name)
-        .backend(backend)
-        .data(Arc::new(context))
-        .concurrency(worker_settings.concurrency)
-        .build(send)
-        .run_until(async move {
-            shutdown.cancelled().await;
-            Ok::<(), std::io::Error>(())
-        })
-        .await
-        .context("the mail worker stopped with an error")
+    jobs::run_queue(settings, &db, MAIL_QUEUE, Arc::new(context), send, shutdown).await
 }
 
 pub async fn send(job: SendMail, context: Data<Arc<MailContext>>) -> Result<(), BoxDynError> {

@@ -7,12 +7,11 @@ mod messages;
 mod transport;
 
 use anyhow::Context;
-use apalis::prelude::TaskBuilder;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::store::mails;
+use crate::{jobs, store::mails};
 pub use job::run_worker;
 pub use messages::{confirm_email, password_changed, reset_password};
 pub use transport::{SendError, Transport};
@@ -62,8 +61,5 @@ pub async fn queue(tx: &mut PgConnection, owner_id: Uuid, mail: &Mail) -> anyhow
         .await
         .context("cannot keep a mail")?;
     let job = SendMail { owner_id, mail_id };
-    let task = TaskBuilder::new(serde_json::to_vec(&job)?).build();
-    apalis_postgres::queries::push_tasks(tx, MAIL_QUEUE, vec![task])
-        .await
-        .context("cannot enqueue a mail job")
+    jobs::enqueue_on(tx, MAIL_QUEUE, &job).await
 }
