@@ -59,6 +59,10 @@ pub use error::AppError;
 pub use public_cv::{PageViews, RenderedPages};
 
 pub const SESSION_COOKIE: &str = "txtcv_session";
+/// The session cookie's name under https. Browsers accept a `__Host-` cookie only when it is
+/// `Secure`, has `Path=/` and no `Domain`, so no subdomain (every CV host is one) and no plain-http
+/// page can set or overwrite it (ASVS 3.3.1, 3.3.3).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-txtcv_session";
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; \
@@ -169,7 +173,10 @@ fn app_router(state: AppState) -> Router {
     let session_days = state.settings.auth.session_days;
     let store = PgSessionStore::with_cache(state.db.clone(), state.caches.sessions.clone());
     let sessions = SessionManagerLayer::new(store)
-        .with_name(SESSION_COOKIE)
+        .with_name(match scheme {
+            Scheme::Https => SECURE_SESSION_COOKIE,
+            Scheme::Http => SESSION_COOKIE,
+        })
         .with_secure(scheme == Scheme::Https)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)

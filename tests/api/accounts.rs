@@ -254,13 +254,17 @@ async fn the_session_cookie_is_host_only_http_only_and_lax() {
 }
 
 #[tokio::test]
-async fn the_session_cookie_is_secure_when_the_public_scheme_is_https() {
+async fn under_https_the_session_cookie_is_a_secure_host_cookie() {
     let app = spawn_app_with(|s| s.server.public_scheme = txtcv::config::Scheme::Https).await;
     let response = app
         .signup(&client(), "ada", "ada@example.org", PASSWORD)
         .await;
     let cookie = session_cookie(&response).expect("signup sets the session cookie");
-    assert!(cookie.to_lowercase().contains("secure"), "{cookie}");
+    assert!(cookie.starts_with("__Host-txtcv_session="), "{cookie}");
+    let attributes = cookie.to_lowercase();
+    assert!(attributes.contains("; secure"), "{cookie}");
+    assert!(attributes.contains("; path=/"), "{cookie}");
+    assert!(!attributes.contains("domain="), "{cookie}");
 }
 
 #[tokio::test]

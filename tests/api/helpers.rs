@@ -235,7 +235,10 @@ pub fn session_cookie(response: &Response) -> Option<String> {
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(txtcv::web::SESSION_COOKIE))
+        .find(|v| {
+            v.starts_with(txtcv::web::SESSION_COOKIE)
+                || v.starts_with(txtcv::web::SECURE_SESSION_COOKIE)
+        })
         .map(str::to_owned)
 }
 
