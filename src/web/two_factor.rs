@@ -447,3 +447,17 @@ async fn login(
         }
     }
 }
+
+#[derive(Template)]
+#[template(path = "two_factor/required.html")]
+struct RequiredPage {
+    layout: Layout,
+}
+
+/// What an administrator without a second factor sees instead of the admin area.
+pub(super) fn required_page(layout: Layout) -> Response {
+    match (RequiredPage { layout }).render() {
+        Ok(html) => (StatusCode::FORBIDDEN, Html(html)).into_response(),
+        Err(error) => AppError::from(error).into_response(),
+    }
+}

@@ -423,7 +423,8 @@ impl TestApp {
 
 impl TestApp {
     /// A client signed in as a new account `username` that is made an admin straight in the
-    /// database (the role is read afresh on every request).
+    /// database (the role is read afresh on every request), with two-factor sign-in turned on
+    /// through its pages, as the admin area requires.
     pub async fn admin(&self, username: &str) -> Client {
         let client = self.signed_up(username).await;
         sqlx::query("update users set role = 'admin' where username = $1")
@@ -431,6 +432,7 @@ impl TestApp {
             .execute(&self.db)
             .await
             .expect("the role is set");
+        self.enable_two_factor(&client).await;
         client
     }
 

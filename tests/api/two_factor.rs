@@ -1,5 +1,5 @@
 //! Two-factor sign-in: enrolling an app, logging in with its codes or a recovery code, turning it
-//! off.
+//! off, and administrators who must use it.
 
 use std::time::Duration;
 
@@ -430,6 +430,45 @@ async fn nobody_else_reaches_or_changes_an_accounts_second_factor() {
         location(&give_code(&app, &ada, &code).await),
         "/dashboard",
         "ada's code was not used up by anyone else"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_without_two_factor_is_sent_to_set_it_up() {
+    let app = spawn_app().await;
+    let grace = app.signed_up("grace").await;
+    app.signed_up("ada").await;
+    sqlx::query("update users set role = 'admin' where username = 'grace'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    for path in [
+        "/admin",
+        "/admin/accounts",
+        "/admin/accounts/ada",
+        "/admin/nope",
+    ] {
+        let response = app.get(&grace, path).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let page = body(response).await;
+        assert!(page.contains(r#"href="/settings/two-factor""#), "{path}");
+        assert!(!page.contains("ada@example.org"), "{path}");
+    }
+    let suspend = app
+        .post_form(&grace, "/admin/accounts/ada/suspend", &[("reason", "spam")])
+        .await;
+    assert_eq!(suspend.status(), StatusCode::FORBIDDEN);
+    let status: String = sqlx::query_scalar("select status from users where username = 'ada'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "active", "nothing was done");
+
+    app.enable_two_factor(&grace).await;
+    assert_eq!(
+        app.get(&grace, "/admin/accounts").await.status(),
+        StatusCode::OK
     );
 }
 
