@@ -7,7 +7,7 @@ use askama::Template;
 use axum::{
     Form, Router,
     extract::State,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -93,10 +93,18 @@ impl RecoveryCodesPage {
             codes: codes.iter().map(RecoveryCode::expose_grouped).collect(),
         };
         match page.render() {
-            Ok(html) => Html(html).into_response(),
+            Ok(html) => not_stored(Html(html).into_response()),
             Err(error) => AppError::from(error).into_response(),
         }
     }
+}
+
+/// A page that shows a secret: no browser or proxy may keep a copy of it.
+fn not_stored(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 async fn render_settings(
@@ -118,12 +126,18 @@ async fn render_settings(
             recovery_codes_left,
         },
     };
+    let shows_secret = matches!(view, View::Enrolling { .. });
     let page = SettingsPage {
         layout,
         view,
         errors,
     };
-    Ok((status, Html(page.render()?)).into_response())
+    let response = (status, Html(page.render()?)).into_response();
+    Ok(if shows_secret {
+        not_stored(response)
+    } else {
+        response
+    })
 }
 
 /// `text` as a QR code, an SVG image in a `data:` address. Drawn here, so the secret it carries

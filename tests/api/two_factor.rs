@@ -8,7 +8,8 @@ use reqwest::{Client, StatusCode};
 
 use crate::{
     helpers::{
-        PASSWORD, TestApp, TwoFactorKeys, body, client, element_text, location, spawn_app, texts_of,
+        PASSWORD, TestApp, TwoFactorKeys, body, client, element_text, header_text, location,
+        spawn_app, texts_of,
     },
     mail::app_with_mail,
     smtp::SmtpServer,
@@ -65,7 +66,9 @@ async fn enrolling_shows_the_secret_and_turns_on_only_after_a_right_code() {
 
     let secret = app.start_two_factor(&ada).await;
     assert_eq!(secret.replace(' ', "").len(), 32, "160 bits in base32");
-    let page = body(app.get(&ada, "/settings/two-factor").await).await;
+    let enrolling = app.get(&ada, "/settings/two-factor").await;
+    assert_eq!(header_text(&enrolling, "cache-control"), "no-store");
+    let page = body(enrolling).await;
     let qr = texts_of(&page, "img.qr-code");
     assert_eq!(qr.len(), 1, "one QR code");
     assert!(
@@ -100,6 +103,7 @@ async fn enrolling_shows_the_secret_and_turns_on_only_after_a_right_code() {
         .post_form(&ada, "/settings/two-factor/confirm", &[("code", &right)])
         .await;
     assert_eq!(confirmed.status(), StatusCode::OK);
+    assert_eq!(header_text(&confirmed, "cache-control"), "no-store");
     let codes = texts_of(&body(confirmed).await, "#recovery-codes li");
     assert_eq!(codes.len(), 10);
     assert!(is_on(&app, "ada").await);
