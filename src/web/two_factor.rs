@@ -274,7 +274,7 @@ async fn reauthenticate(
     }
 }
 
-/// The account's two-factor sign-in, if it is on; anyone else is sent back to its page.
+/// Whether the account has two-factor sign-in on; the forms that change it need it on.
 async fn is_on(state: &AppState, user: &User) -> Result<bool, AppError> {
     Ok(matches!(
         two_factor::status(&state.db, user.id).await?,
