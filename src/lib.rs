@@ -18,6 +18,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod two_factor;
 pub mod web;
 
 use std::path::{Path, PathBuf};

@@ -155,6 +155,7 @@ async fn create_admin(
         .await
         .with_context(|| format!("cannot create {username}"))?;
     println!("created administrator {} ({})", user.username, user.email);
+    println!("{}", two_factor_reminder(&user.username));
     Ok(())
 }
 
@@ -181,7 +182,10 @@ async fn change_role(db: &sqlx::PgPool, username: &str, role: Role) -> anyhow::R
             audit::record(&mut *tx, entry).await?;
             tx.commit().await?;
             match role {
-                Role::Admin => println!("{} is an administrator now", user.username),
+                Role::Admin => {
+                    println!("{} is an administrator now", user.username);
+                    println!("{}", two_factor_reminder(&user.username));
+                }
                 Role::Member => println!(
                     "{} is a member now, no longer an administrator",
                     user.username
@@ -202,6 +206,13 @@ async fn change_role(db: &sqlx::PgPool, username: &str, role: Role) -> anyhow::R
              somebody can still moderate"
         ),
     }
+}
+
+/// The admin area stays closed to an administrator without a second factor; say so up front.
+fn two_factor_reminder(username: &str) -> String {
+    format!(
+        "{username} must turn on two-factor sign-in at /settings/two-factor before using /admin"
+    )
 }
 
 fn role_in_words(role: Role) -> &'static str {

@@ -1,5 +1,7 @@
 use std::{collections::HashSet, net::IpAddr, time::Duration};
 
+use time::OffsetDateTime;
+
 use axum_login::{AuthUser, AuthnBackend, AuthzBackend};
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -8,11 +10,13 @@ use uuid::Uuid;
 use super::Hasher;
 use crate::{
     cache::UserCache,
-    domain::Role,
+    domain::{Role, SecondFactor},
     store::{
         auth_attempts::{self, Verdict},
+        two_factor as stored_two_factor,
         users::{self, User},
     },
+    two_factor,
 };
 
 pub type AuthSession = axum_login::AuthSession<Backend>;
@@ -63,18 +67,32 @@ pub enum BackendError {
 #[derive(Debug)]
 pub enum LoginOutcome {
     SignedIn(User),
+    /// The password was right, and the account signs in with a second factor too: nobody is
+    /// signed in until it is given.
+    SecondFactorNeeded(User),
     Suspended,
     WrongCredentials,
     /// Too many wrong passwords: no check was made.
     Throttled(Duration),
 }
 
-/// What checking a signed-in member's password (before a sensitive change) found.
+/// What a throttled check found: a signed-in member's password (before a sensitive change), or
+/// a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordCheck {
     Right,
     Wrong,
     Throttled(Duration),
+}
+
+impl From<Result<bool, Duration>> for PasswordCheck {
+    fn from(matches: Result<bool, Duration>) -> Self {
+        match matches {
+            Ok(true) => Self::Right,
+            Ok(false) => Self::Wrong,
+            Err(wait) => Self::Throttled(wait),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -118,7 +136,13 @@ impl Backend {
             .await?;
         Ok(match (user, matches) {
             (_, Err(wait)) => LoginOutcome::Throttled(wait),
-            (Some(user), Ok(true)) if user.is_active() => LoginOutcome::SignedIn(user),
+            (Some(user), Ok(true)) if user.is_active() => {
+                if self.has_second_factor(&user).await? {
+                    LoginOutcome::SecondFactorNeeded(user)
+                } else {
+                    LoginOutcome::SignedIn(user)
+                }
+            }
             (Some(_), Ok(true)) => LoginOutcome::Suspended,
             _ => LoginOutcome::WrongCredentials,
         })
@@ -135,21 +159,47 @@ impl Backend {
         let matches = self
             .verify_throttled(Some(user), &user.id.to_string(), password, client)
             .await?;
-        Ok(match matches {
-            Ok(true) => PasswordCheck::Right,
-            Ok(false) => PasswordCheck::Wrong,
-            Err(wait) => PasswordCheck::Throttled(wait),
-        })
+        Ok(PasswordCheck::from(matches))
     }
 
-    /// Counts the check before it runs, so no burst gets more than the limit verified; a right
-    /// password is not held against anyone.
+    /// Whether `user` signs in with a second factor as well as the password.
+    pub async fn has_second_factor(&self, user: &User) -> Result<bool, BackendError> {
+        Ok(stored_two_factor::is_enabled(&self.db, user.id).await?)
+    }
+
+    /// Checks (and uses up) `user`'s second factor, under the same throttles as passwords: a
+    /// wrong code counts as a wrong password, so knowing the password buys no more guesses.
+    pub async fn check_second_factor(
+        &self,
+        user: &User,
+        factor: &SecondFactor,
+        client: IpAddr,
+        now: OffsetDateTime,
+    ) -> Result<PasswordCheck, BackendError> {
+        let right = async { Ok(two_factor::verify(&self.db, user.id, factor, now).await?) };
+        let matches = self.throttled(&user.id.to_string(), client, right).await?;
+        Ok(PasswordCheck::from(matches))
+    }
+
     async fn verify_throttled(
         &self,
         user: Option<&User>,
         account: &str,
         password: SecretString,
         client: IpAddr,
+    ) -> Result<Result<bool, Duration>, BackendError> {
+        let hash = user.map(|u| u.password_hash.clone());
+        let right = async { Ok(self.hasher.verify(password, hash).await?) };
+        self.throttled(account, client, right).await
+    }
+
+    /// Counts the check before it runs, so no burst gets more than the limit verified; a right
+    /// answer is not held against anyone.
+    async fn throttled(
+        &self,
+        account: &str,
+        client: IpAddr,
+        check: impl Future<Output = Result<bool, BackendError>>,
     ) -> Result<Result<bool, Duration>, BackendError> {
         let verdict = auth_attempts::take_password_check(
             &self.db,
@@ -163,8 +213,7 @@ impl Backend {
             Verdict::Wait(wait) => return Ok(Err(wait)),
             Verdict::Allowed(taken) => taken,
         };
-        let hash = user.map(|u| u.password_hash.clone());
-        let matches = self.hasher.verify(password, hash).await?;
+        let matches = check.await?;
         if matches {
             auth_attempts::give_back(&self.db, taken).await?;
         }
@@ -180,7 +229,9 @@ impl AuthnBackend for Backend {
     async fn authenticate(&self, credentials: Credentials) -> Result<Option<User>, BackendError> {
         Ok(match self.check(credentials).await? {
             LoginOutcome::SignedIn(user) => Some(user),
-            LoginOutcome::Suspended
+            // A password alone never signs in an account that has a second factor.
+            LoginOutcome::SecondFactorNeeded(_)
+            | LoginOutcome::Suspended
             | LoginOutcome::WrongCredentials
             | LoginOutcome::Throttled(_) => None,
         })

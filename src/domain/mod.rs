@@ -9,6 +9,7 @@ pub mod moderation;
 mod password;
 pub mod resume;
 mod secret;
+mod two_factor;
 mod username;
 
 pub use access_token::{SECRET_PREFIX, TokenScope, TokenSecret};
@@ -18,4 +19,7 @@ pub use cv_slug::{CvSlug, CvSlugError, CvTitle, CvTitleError};
 pub use email::{Email, EmailError};
 pub use password::{NewPassword, PasswordError};
 pub use secret::LinkSecret;
+pub use two_factor::{
+    CodeError, OneTimeCode, RECOVERY_CODES, RecoveryCode, SecondFactor, TotpSecret,
+};
 pub use username::{Username, UsernameError};

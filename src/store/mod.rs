@@ -15,4 +15,5 @@ pub mod paging;
 pub mod public_cvs;
 pub mod reports;
 pub mod sessions;
+pub mod two_factor;
 pub mod users;

@@ -237,6 +237,10 @@ async fn login(
             let next = local_path(&form.next).unwrap_or("/dashboard");
             Ok(Redirect::to(next).into_response())
         }
+        LoginOutcome::SecondFactorNeeded(user) => {
+            let next = local_path(&form.next).unwrap_or_default().to_owned();
+            super::two_factor::ask_for_second_factor(&state, &auth.session, &user, next).await
+        }
         LoginOutcome::Suspended => {
             let message =
                 "This account is suspended. Contact support if you think this is a mistake.";
@@ -264,7 +268,7 @@ async fn login(
 
 /// Starts a session for `user` under a new id, whatever session the browser brought along, so a
 /// session id planted or seen before login is worth nothing after it.
-async fn sign_in(auth: &mut AuthSession, user: &User) -> Result<(), AppError> {
+pub(super) async fn sign_in(auth: &mut AuthSession, user: &User) -> Result<(), AppError> {
     auth.session
         .cycle_id()
         .await

@@ -23,6 +23,7 @@ mod report;
 mod resume;
 mod settings;
 mod tokens;
+mod two_factor;
 
 use std::time::Duration;
 
@@ -207,6 +208,7 @@ fn app_router(state: AppState) -> Router {
         .merge(settings::router())
         .merge(cvs::router())
         .merge(tokens::router())
+        .merge(two_factor::router())
         .fallback(not_found)
         .layer(middleware::from_fn(renew_signed_in_session))
         .layer(auth)

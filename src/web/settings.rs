@@ -93,7 +93,7 @@ async fn page(
 
 /// Whether `password` is the member's own, under the login throttles; too many wrong ones in a
 /// row answer 429 without a check.
-async fn password_matches(
+pub(super) async fn password_matches(
     auth: &AuthSession,
     user: &User,
     password: &str,

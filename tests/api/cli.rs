@@ -132,7 +132,11 @@ async fn an_administrator_is_created_with_the_password_from_stdin() {
     let output = child.wait_with_output().await.unwrap();
 
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("created administrator root-admin"));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("created administrator root-admin"));
+    assert!(printed.contains(
+        "root-admin must turn on two-factor sign-in at /settings/two-factor before using /admin"
+    ));
     let role: String = sqlx::query_scalar("select role from users where username = 'root-admin'")
         .fetch_one(&app.db)
         .await
@@ -200,7 +204,9 @@ async fn grant_and_revoke_change_the_role_and_the_last_admin_stays() {
 
     let granted = run(&["admin", "grant", "ada"], &db).await;
     assert!(granted.status.success(), "{}", stderr(&granted));
-    assert!(String::from_utf8_lossy(&granted.stdout).contains("ada is an administrator now"));
+    let printed = String::from_utf8_lossy(&granted.stdout);
+    assert!(printed.contains("ada is an administrator now"));
+    assert!(printed.contains("ada must turn on two-factor sign-in at /settings/two-factor"));
     assert_eq!(role_of(&app, "ada").await, "admin");
 
     let last = run(&["admin", "revoke", "ada"], &db).await;

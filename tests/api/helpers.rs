@@ -426,7 +426,8 @@ impl TestApp {
 
 impl TestApp {
     /// A client signed in as a new account `username` that is made an admin straight in the
-    /// database (the role is read afresh on every request).
+    /// database (the role is read afresh on every request), with two-factor sign-in turned on
+    /// through its pages, as the admin area requires.
     pub async fn admin(&self, username: &str) -> Client {
         let client = self.signed_up(username).await;
         sqlx::query("update users set role = 'admin' where username = $1")
@@ -434,6 +435,7 @@ impl TestApp {
             .execute(&self.db)
             .await
             .expect("the role is set");
+        self.enable_two_factor(&client).await;
         client
     }
 
@@ -559,5 +561,69 @@ impl TestApp {
         .fetch_one(&self.db)
         .await
         .expect("the CV exists")
+    }
+}
+
+/// What a member keeps from turning on two-factor sign-in: the secret their app holds (base32, as
+/// the page shows it) and the recovery codes shown once.
+pub struct TwoFactorKeys {
+    pub secret: String,
+    pub recovery_codes: Vec<String>,
+}
+
+/// The texts of the elements `css` selects in `page`.
+pub fn texts_of(page: &str, css: &str) -> Vec<String> {
+    let html = scraper::Html::parse_document(page);
+    let selector = scraper::Selector::parse(css).expect("valid selector");
+    html.select(&selector)
+        .map(|element| element.text().collect::<String>().trim().to_owned())
+        .collect()
+}
+
+impl TestApp {
+    /// The code an authenticator app holding `secret` shows now, by the server's clock.
+    pub fn code_for(&self, secret: &str) -> String {
+        let secret = totp_rs::Secret::try_from_base32(secret.replace(' ', ""))
+            .expect("the secret is base32");
+        let totp = totp_rs::Builder::new()
+            .with_secret(secret)
+            .build()
+            .expect("the secret makes a TOTP");
+        let now = u64::try_from(self.clock.now().unix_timestamp()).expect("after 1970");
+        totp.generate(now).to_string()
+    }
+
+    /// The code the app shows 30 seconds from now, moving the server's clock there: each code
+    /// works once, so a second login needs the next one.
+    pub fn next_code_for(&self, secret: &str) -> String {
+        self.clock.advance(std::time::Duration::from_secs(30));
+        self.code_for(secret)
+    }
+
+    /// Starts enrolling `client`'s account and returns the secret the page shows.
+    pub async fn start_two_factor(&self, client: &Client) -> String {
+        let started = self
+            .post_form(client, "/settings/two-factor/start", &[])
+            .await;
+        assert_eq!(started.status(), StatusCode::SEE_OTHER);
+        let page = body(self.get(client, "/settings/two-factor").await).await;
+        element_text(&page, "two-factor-secret").expect("the page shows the secret")
+    }
+
+    /// Turns on two-factor sign-in for `client`'s account through its pages, as a member with
+    /// an authenticator app would.
+    pub async fn enable_two_factor(&self, client: &Client) -> TwoFactorKeys {
+        let secret = self.start_two_factor(client).await;
+        let code = self.code_for(&secret);
+        let confirmed = self
+            .post_form(client, "/settings/two-factor/confirm", &[("code", &code)])
+            .await;
+        assert_eq!(confirmed.status(), StatusCode::OK, "the code is accepted");
+        let recovery_codes = texts_of(&body(confirmed).await, "#recovery-codes li");
+        assert_eq!(recovery_codes.len(), 10);
+        TwoFactorKeys {
+            secret,
+            recovery_codes,
+        }
     }
 }

@@ -16,7 +16,7 @@ const CONFIRM: &str = "Confirm your email address for txtcv";
 const RESET: &str = "Reset your txtcv password";
 const CHANGED: &str = "Your txtcv password was changed";
 
-async fn app_with_mail(smtp: &SmtpServer) -> TestApp {
+pub async fn app_with_mail(smtp: &SmtpServer) -> TestApp {
     let url = smtp.url();
     spawn_app_with(move |settings| {
         settings.mail.smtp_url = Some(url.into());

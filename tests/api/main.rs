@@ -24,3 +24,4 @@ mod settings;
 mod several_cvs;
 mod smtp;
 mod tokens;
+mod two_factor;

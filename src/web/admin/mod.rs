@@ -1,6 +1,7 @@
 //! The admin area under `/admin`: accounts, abuse reports and the audit log. Anyone without the
 //! moderation permission, anonymous included, gets the ordinary 404 for every path under it, so
-//! the area does not reveal that it exists.
+//! the area does not reveal that it exists. An administrator without two-factor sign-in is sent
+//! to set it up first.
 
 mod accounts;
 mod audit;
@@ -22,7 +23,8 @@ use tower_sessions::Session;
 use super::{
     error::AppError,
     form::url_encode,
-    layout::{Flash, FlashKind},
+    layout::{Flash, FlashKind, Layout},
+    two_factor::required_page as two_factor_required_page,
 };
 use crate::{
     auth::{AuthSession, Permission},
@@ -45,17 +47,29 @@ pub fn router() -> Router<AppState> {
     Router::new().nest("/admin", area)
 }
 
-/// Lets moderators through, with their account in the request; everyone else sees a 404.
-async fn moderators_only(auth: AuthSession, mut request: Request, next: Next) -> Response {
+/// Lets moderators with a second factor through, with their account in the request; one
+/// without it is asked to set it up, and everyone else sees a 404.
+async fn moderators_only(auth: AuthSession, request: Request, next: Next) -> Response {
     let Some(user) = auth.user else {
         return AppError::NotFound.into_response();
     };
     match auth.backend.has_perm(&user, Permission::Moderate).await {
+        Ok(true) => {}
+        Ok(false) => return AppError::NotFound.into_response(),
+        Err(error) => return AppError::Internal(error.into()).into_response(),
+    }
+    // Admins act on other people's accounts: a stolen password alone must not be enough.
+    match auth.backend.has_second_factor(&user).await {
         Ok(true) => {
+            let mut request = request;
             request.extensions_mut().insert(Moderator(user));
             next.run(request).await
         }
-        Ok(false) => AppError::NotFound.into_response(),
+        Ok(false) => {
+            let (mut parts, _) = request.into_parts();
+            let Ok(layout) = Layout::from_request_parts(&mut parts, &()).await;
+            two_factor_required_page(layout)
+        }
         Err(error) => AppError::Internal(error.into()).into_response(),
     }
 }
