@@ -58,16 +58,7 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut server = Self {
-            port,
-            received: Arc::default(),
-            answer: Arc::new(Mutex::new(Answer::Accept)),
-            accepting: None,
-        };
-        server.serve(listener);
-        server
+        Self::start_on(0).await
     }
 
     /// A port nothing listens on yet, for a server that starts later with [`Self::start_on`].
@@ -76,10 +67,11 @@ impl SmtpServer {
         listener.local_addr().unwrap().port()
     }
 
+    /// A server on `port` (0: any free one).
     pub async fn start_on(port: u16) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let mut server = Self {
-            port,
+            port: listener.local_addr().unwrap().port(),
             received: Arc::default(),
             answer: Arc::new(Mutex::new(Answer::Accept)),
             accepting: None,
