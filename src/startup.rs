@@ -18,7 +18,10 @@ use crate::{
     jobs::{self, JobContext},
     llm, mail,
     state::AppState,
-    store::{account_links, auth_attempts, cover_letters, job_queue, sessions::PgSessionStore},
+    store::{
+        account_links, auth_attempts, cover_letters, job_queue, security_events,
+        sessions::PgSessionStore,
+    },
     web::{self, PageViews, RenderedPages},
 };
 
@@ -113,7 +116,12 @@ pub async fn run_worker(
     Ok(())
 }
 
-/// Deletes what has expired (sessions, throttle records, finished jobs, mailed links) and fails
+/// How long an account's security log keeps an event: long enough to look back on a season's
+/// sign-ins, short enough that addresses are not kept for ever.
+const SECURITY_LOG_KEPT_FOR: Duration = Duration::from_secs(180 * 24 * 3600);
+
+/// Deletes what has expired (sessions, throttle records, finished jobs, mailed links, old
+/// security events) and fails
 /// letters whose worker vanished, every `worker.cleanup_interval_secs`.
 async fn sweep_periodically(
     settings: &Settings,
@@ -156,6 +164,10 @@ async fn sweep_periodically(
         let now = time::OffsetDateTime::now_utc();
         if let Err(error) = account_links::delete_expired(&db, now).await {
             tracing::warn!(%error, "cannot delete expired account links");
+        }
+        let log_horizon = now - SECURITY_LOG_KEPT_FOR;
+        if let Err(error) = security_events::delete_older_than(&db, log_horizon).await {
+            tracing::warn!(%error, "cannot delete old security events");
         }
     }
 }

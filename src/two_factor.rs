@@ -118,9 +118,12 @@ pub async fn regenerate_recovery_codes(
     Ok(codes)
 }
 
-pub async fn disable(db: &PgPool, owner_id: Uuid) -> sqlx::Result<()> {
+/// Turns two-factor sign-in off. Every session of the account but `keep` ends too: a weaker
+/// sign-in should not leave sessions nobody is watching.
+pub async fn disable(db: &PgPool, owner_id: Uuid, keep: Option<Id>) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     two_factor::delete(&mut tx, owner_id).await?;
+    sessions::delete_for_user(&mut *tx, owner_id, keep).await?;
     tx.commit().await
 }
 

@@ -71,7 +71,9 @@ pub enum LoginOutcome {
     /// signed in until it is given.
     SecondFactorNeeded(User),
     Suspended,
-    WrongCredentials,
+    /// No such account, or the wrong password; the account, when there is one, for its
+    /// security log.
+    WrongCredentials(Option<Uuid>),
     /// Too many wrong passwords: no check was made.
     Throttled(Duration),
 }
@@ -144,7 +146,7 @@ impl Backend {
                 }
             }
             (Some(_), Ok(true)) => LoginOutcome::Suspended,
-            _ => LoginOutcome::WrongCredentials,
+            (user, Ok(_)) => LoginOutcome::WrongCredentials(user.map(|user| user.id)),
         })
     }
 
@@ -232,7 +234,7 @@ impl AuthnBackend for Backend {
             // A password alone never signs in an account that has a second factor.
             LoginOutcome::SecondFactorNeeded(_)
             | LoginOutcome::Suspended
-            | LoginOutcome::WrongCredentials
+            | LoginOutcome::WrongCredentials(_)
             | LoginOutcome::Throttled(_) => None,
         })
     }

@@ -4,11 +4,13 @@ mod access_token;
 mod account;
 mod cover_letter;
 mod cv_slug;
+pub mod device;
 mod email;
 pub mod moderation;
 mod password;
 pub mod resume;
 mod secret;
+mod security_event;
 mod two_factor;
 mod username;
 
@@ -19,6 +21,7 @@ pub use cv_slug::{CvSlug, CvSlugError, CvTitle, CvTitleError};
 pub use email::{Email, EmailError};
 pub use password::{NewPassword, PasswordError};
 pub use secret::LinkSecret;
+pub use security_event::{EventKind, SignInFactors};
 pub use two_factor::{
     CodeError, OneTimeCode, RECOVERY_CODES, RecoveryCode, SecondFactor, TotpSecret,
 };

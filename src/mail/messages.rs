@@ -65,6 +65,59 @@ pub fn confirm_email(username: &str, to: &str, link: &str) -> Mail {
     )
 }
 
+/// Sent to the new address when a member asks to change theirs: the new one replaces the old
+/// only once this link is followed.
+pub fn confirm_new_email(username: &str, to: &str, link: &str) -> Mail {
+    let letter = Letter {
+        username,
+        before: vec![format!(
+            "You asked to make {to} the address of your txtcv account {username}."
+        )],
+        action: Some(("Use this address", link)),
+        after: vec![
+            "The link works once, for 24 hours. Until it is followed, your account keeps its \
+             current address."
+                .into(),
+            "If you did not ask for this, ignore this mail: nothing changes without it.".into(),
+        ],
+    };
+    compose(
+        MailKind::ConfirmNewEmail,
+        to,
+        "Confirm your new email address for txtcv",
+        &letter,
+    )
+}
+
+/// Sent to the current address when a change to `new_email` is asked for, so an owner whose
+/// session was taken hears of it where the taker cannot read.
+pub fn email_change_requested(
+    username: &str,
+    to: &str,
+    new_email: &str,
+    forgot_link: &str,
+) -> Mail {
+    let letter = Letter {
+        username,
+        before: vec![format!(
+            "Someone signed in to your txtcv account {username} asked to change its address \
+             from {to} to {new_email}. It changes only if the link we sent to {new_email} is \
+             followed."
+        )],
+        action: None,
+        after: vec![format!(
+            "If this was not you, reset your password at once, which signs everyone else out: \
+             {forgot_link}"
+        )],
+    };
+    compose(
+        MailKind::EmailChangeRequested,
+        to,
+        "A change of your txtcv email address was asked for",
+        &letter,
+    )
+}
+
 /// Sent when someone asks to reset the password of the account that uses `to`.
 pub fn reset_password(username: &str, to: &str, link: &str) -> Mail {
     let letter = Letter {

@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use crate::{jobs, store::mails};
 pub use job::run_worker;
-pub use messages::{confirm_email, password_changed, reset_password};
+pub use messages::{
+    confirm_email, confirm_new_email, email_change_requested, password_changed, reset_password,
+};
 pub use transport::{SendError, Transport};
 
 /// The apalis queue mail jobs live in.
@@ -23,6 +25,8 @@ pub const MAIL_QUEUE: &str = "mail";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
     ConfirmEmail,
+    ConfirmNewEmail,
+    EmailChangeRequested,
     ResetPassword,
     PasswordChanged,
 }
@@ -31,6 +35,8 @@ impl MailKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ConfirmEmail => "confirm-email",
+            Self::ConfirmNewEmail => "confirm-new-email",
+            Self::EmailChangeRequested => "email-change-requested",
             Self::ResetPassword => "reset-password",
             Self::PasswordChanged => "password-changed",
         }

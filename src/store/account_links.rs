@@ -1,5 +1,5 @@
-//! Single-use links mailed to an account (confirm an address, reset a password). Only the
-//! SHA-256 of a link's secret is kept.
+//! Single-use links mailed to an account (confirm an address, change it, reset a password).
+//! Only the SHA-256 of a link's secret is kept.
 
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
@@ -9,7 +9,10 @@ use crate::domain::LinkSecret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
+    /// Confirms the account's current address.
     ConfirmEmail,
+    /// Makes the address it was sent to the account's, confirmed.
+    ChangeEmail,
     ResetPassword,
 }
 
@@ -17,6 +20,7 @@ impl Purpose {
     fn as_str(self) -> &'static str {
         match self {
             Self::ConfirmEmail => "confirm-email",
+            Self::ChangeEmail => "change-email",
             Self::ResetPassword => "reset-password",
         }
     }
@@ -28,6 +32,13 @@ pub struct LinkFor {
     pub owner_id: Uuid,
     /// The address the link was sent to.
     pub email: String,
+    pub purpose: String,
+}
+
+impl LinkFor {
+    pub fn is_for(&self, purpose: Purpose) -> bool {
+        self.purpose == purpose.as_str()
+    }
 }
 
 /// Keeps a new link, valid until `expires_at`. The account's earlier unused links for the same
@@ -69,7 +80,7 @@ pub async fn find_valid(
     now: OffsetDateTime,
 ) -> sqlx::Result<Option<LinkFor>> {
     sqlx::query_as(
-        "select owner_id, email from account_links
+        "select owner_id, email, purpose from account_links
          where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3",
     )
     .bind(secret.hash())
@@ -79,20 +90,40 @@ pub async fn find_valid(
     .await
 }
 
-/// Uses the link up, if it is unused and unexpired at `now`. Of two requests racing with one
-/// link, one gets it.
+/// Uses the link up, if it is for one of `purposes` and unused and unexpired at `now`. Of two
+/// requests racing with one link, one gets it.
 pub async fn redeem(
     db: impl PgExecutor<'_>,
     secret: &LinkSecret,
-    purpose: Purpose,
+    purposes: &[Purpose],
     now: OffsetDateTime,
 ) -> sqlx::Result<Option<LinkFor>> {
+    let purposes: Vec<&str> = purposes.iter().map(|purpose| purpose.as_str()).collect();
     sqlx::query_as(
         "update account_links set used_at = $3
-         where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3
-         returning owner_id, email",
+         where token_hash = $1 and purpose = any($2) and used_at is null and expires_at > $3
+         returning owner_id, email, purpose",
     )
     .bind(secret.hash())
+    .bind(purposes)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// The address the account's newest usable link for `purpose` was sent to.
+pub async fn pending_email(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    purpose: Purpose,
+    now: OffsetDateTime,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "select email from account_links
+         where owner_id = $1 and purpose = $2 and used_at is null and expires_at > $3
+         order by created_at desc limit 1",
+    )
+    .bind(owner_id)
     .bind(purpose.as_str())
     .bind(now)
     .fetch_optional(db)

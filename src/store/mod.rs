@@ -14,6 +14,7 @@ pub mod moderation;
 pub mod paging;
 pub mod public_cvs;
 pub mod reports;
+pub mod security_events;
 pub mod sessions;
 pub mod two_factor;
 pub mod users;

@@ -1,8 +1,13 @@
 //! tower-sessions' store on our own pool (the published sqlx store is on another sqlx version),
 //! optionally in front of a cache of records, so a hot session costs no query.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
+use moka::sync::Cache;
+use sha2::{Digest, Sha256};
 use sqlx::{PgExecutor, PgPool};
+use time::OffsetDateTime;
 use tower_sessions::{
     ExpiredDeletion, SessionStore,
     session::{Id, Record},
@@ -14,11 +19,27 @@ use crate::cache::SessionCache;
 
 /// The session key under which axum-login keeps the signed-in user; set on its layer.
 pub const AUTH_DATA_KEY: &str = "auth";
+/// The session key of where a sign-in came from (a [`SignedInFrom`]), shown on the list of
+/// sessions.
+pub const SIGNED_IN_FROM_KEY: &str = "signed_in_from";
+
+/// How often, at most, one process writes down that a session was used again: "last seen" is
+/// that precise, and a busy session costs one write per interval rather than one per request.
+pub const SEEN_EVERY: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Clone)]
 pub struct PgSessionStore {
     db: PgPool,
     cache: Option<SessionCache>,
+    /// Sessions whose `last_seen_at` this process wrote within [`SEEN_EVERY`].
+    seen: Cache<Id, ()>,
+}
+
+/// Where a session was signed in from, kept in the session itself.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SignedInFrom {
+    pub addr: Option<String>,
+    pub device: Option<String>,
 }
 
 impl std::fmt::Debug for PgSessionStore {
@@ -31,7 +52,18 @@ impl std::fmt::Debug for PgSessionStore {
 
 impl PgSessionStore {
     pub fn new(db: PgPool) -> Self {
-        Self { db, cache: None }
+        Self {
+            db,
+            cache: None,
+            seen: Self::seen_cache(),
+        }
+    }
+
+    fn seen_cache() -> Cache<Id, ()> {
+        Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(SEEN_EVERY)
+            .build()
     }
 
     /// Loads go to `cache` first; writes and deletes here go through to it at once. Changes made
@@ -40,6 +72,7 @@ impl PgSessionStore {
         Self {
             db,
             cache: Some(cache),
+            seen: Self::seen_cache(),
         }
     }
 
@@ -47,6 +80,21 @@ impl PgSessionStore {
         if let Some(cache) = &self.cache {
             cache.insert(record.id, record.clone());
         }
+    }
+
+    /// Writes down that the session was used, unless this process did within [`SEEN_EVERY`].
+    /// It changes nothing a process keeps, so the row's trigger tells nobody.
+    async fn seen(&self, id: &Id) -> Result<()> {
+        if self.seen.contains_key(id) {
+            return Ok(());
+        }
+        self.seen.insert(*id, ());
+        sqlx::query("update sessions set last_seen_at = now() where id = $1")
+            .bind(id.to_string())
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }
 
@@ -87,6 +135,7 @@ impl SessionStore for PgSessionStore {
             .map_err(backend)?;
             if inserted.rows_affected() == 1 {
                 self.remember(record);
+                self.seen.insert(record.id, ());
                 return Ok(());
             }
             // A 128-bit random id collided: vanishingly rare, but never hand out someone's session.
@@ -101,7 +150,7 @@ impl SessionStore for PgSessionStore {
     async fn save(&self, record: &Record) -> Result<()> {
         let start = self.cache.as_ref().map(SessionCache::read_start);
         let updated = sqlx::query(
-            "update sessions set user_id = $2, data = $3, expires_at = $4
+            "update sessions set user_id = $2, data = $3, expires_at = $4, last_seen_at = now()
              where id = $1 and expires_at > now()",
         )
         .bind(record.id.to_string())
@@ -114,17 +163,19 @@ impl SessionStore for PgSessionStore {
         if let (Some(cache), Some(start), 1) = (&self.cache, start, updated.rows_affected()) {
             cache.keep(start, record.id, record.clone());
         }
+        self.seen.insert(record.id, ());
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         if let Some(record) = self.cache.as_ref().and_then(|cache| cache.get(id))
-            && record.expiry_date > time::OffsetDateTime::now_utc()
+            && record.expiry_date > OffsetDateTime::now_utc()
         {
+            self.seen(id).await?;
             return Ok(Some(record));
         }
         let start = self.cache.as_ref().map(SessionCache::read_start);
-        let row: Option<(serde_json::Value, time::OffsetDateTime)> = sqlx::query_as(
+        let row: Option<(serde_json::Value, OffsetDateTime)> = sqlx::query_as(
             "select data, expires_at from sessions where id = $1 and expires_at > now()",
         )
         .bind(id.to_string())
@@ -144,6 +195,9 @@ impl SessionStore for PgSessionStore {
             .transpose()?;
         if let (Some(cache), Some(start), Some(record)) = (&self.cache, start, &record) {
             cache.keep(start, record.id, record.clone());
+        }
+        if record.is_some() {
+            self.seen(id).await?;
         }
         Ok(record)
     }
@@ -185,4 +239,68 @@ pub async fn delete_for_user(
         .execute(db)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// A signed-in session as its owner sees it in the list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListedSession {
+    /// Names the session without being its id: the id is the cookie's secret, and a page must
+    /// never show it.
+    pub handle: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    #[sqlx(json(nullable))]
+    pub signed_in_from: Option<SignedInFrom>,
+}
+
+/// The handle of the session `id`, as [`ListedSession::handle`] names it.
+pub fn handle_of(id: &Id) -> String {
+    let digest = Sha256::digest(id.to_string().as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Whether `text` could be a handle at all (hex SHA-256), so anything else is turned away
+/// before it reaches a query.
+pub fn is_handle(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The account's live signed-in sessions, the most recently used first.
+pub async fn list_for_user(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+) -> sqlx::Result<Vec<ListedSession>> {
+    sqlx::query_as(
+        "select encode(sha256(convert_to(id, 'UTF8')), 'hex') as handle, created_at,
+                last_seen_at, data -> $2 as signed_in_from
+         from sessions
+         where user_id = $1 and expires_at > now()
+         order by last_seen_at desc, created_at desc",
+    )
+    .bind(user_id)
+    .bind(SIGNED_IN_FROM_KEY)
+    .fetch_all(db)
+    .await
+}
+
+/// Ends the account's session named by `handle`, returning its id; `None` if it has none such
+/// (ended already, or another account's).
+pub async fn delete_by_handle(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    handle: &str,
+) -> sqlx::Result<Option<Id>> {
+    let id: Option<String> = sqlx::query_scalar(
+        "delete from sessions
+         where user_id = $1 and encode(sha256(convert_to(id, 'UTF8')), 'hex') = $2
+         returning id",
+    )
+    .bind(user_id)
+    .bind(handle)
+    .fetch_optional(db)
+    .await?;
+    Ok(id.and_then(|id| id.parse().ok()))
 }

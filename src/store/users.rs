@@ -218,24 +218,22 @@ pub async fn set_password_hash(db: impl PgExecutor<'_>, id: Uuid, hash: &str) ->
     Ok(())
 }
 
+/// Makes `email` the account's address, confirmed at `now` (a link sent to it was followed).
 /// `Err(EmailTaken)` when another account has it, in any case.
-pub async fn set_email(
+pub async fn set_confirmed_email(
     db: impl PgExecutor<'_>,
     id: Uuid,
-    email: &Email,
-) -> Result<User, InsertUserError> {
-    // A new address is unconfirmed until a link sent to it is followed.
-    sqlx::query_as(
-        "update users set email = $2,
-             email_confirmed_at = case when lower(email) = lower($2) then email_confirmed_at end
-         where id = $1 returning *",
-    )
-    .bind(id)
-    .bind(email.as_str())
-    .fetch_one(db)
-    .await
-    .map_err(|error| match constraint_of(&error) {
-        Some("users_email_key") => InsertUserError::EmailTaken,
-        _ => InsertUserError::Database(error),
-    })
+    email: &str,
+    now: OffsetDateTime,
+) -> Result<Option<User>, InsertUserError> {
+    sqlx::query_as("update users set email = $2, email_confirmed_at = $3 where id = $1 returning *")
+        .bind(id)
+        .bind(email)
+        .bind(now)
+        .fetch_optional(db)
+        .await
+        .map_err(|error| match constraint_of(&error) {
+            Some("users_email_key") => InsertUserError::EmailTaken,
+            _ => InsertUserError::Database(error),
+        })
 }

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{
-    client::ClientAddr,
+    client::RequestOrigin,
     error::{AppError, wait_in_words, with_retry_after},
     form::local_path,
     host::PublicUrls,
@@ -23,11 +23,13 @@ use super::{
 use crate::{
     accounts,
     auth::{AuthSession, Credentials, LoginOutcome},
-    domain::{Email, NewPassword, Role, Username},
+    domain::{Email, EventKind, NewPassword, Role, SignInFactors, Username},
     state::AppState,
     store::{
         auth_attempts::{self, Limit, Scope, Verdict},
         moderation,
+        security_events::{self, Origin},
+        sessions::{SIGNED_IN_FROM_KEY, SignedInFrom},
         users::{self, InsertUserError, NewUser, User},
     },
 };
@@ -82,7 +84,7 @@ async fn signup(
     State(state): State<AppState>,
     mut auth: AuthSession,
     layout: Layout,
-    ClientAddr(addr): ClientAddr,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, AppError> {
@@ -111,7 +113,7 @@ async fn signup(
         let limits = &state.settings.auth;
         let per_address = Limit {
             scope: Scope::SignupAddress,
-            key: &addr.to_string(),
+            key: &origin.addr.to_string(),
             max: limits.max_signups,
         };
         let window = Duration::from_secs(limits.throttle_window_secs);
@@ -137,7 +139,7 @@ async fn signup(
                 let app_url = PublicUrls::from_headers(&state.settings.server, &headers).app();
                 accounts::send_confirmation(&mut tx, &user, &app_url, state.clock.now()).await?;
                 tx.commit().await?;
-                sign_in(&mut auth, &user).await?;
+                sign_in(&state, &mut auth, &user, &origin, SignInFactors::Password).await?;
                 let welcome = format!(
                     "Welcome to txtcv, {}! We sent a link to {} to confirm your address.",
                     user.username, user.email
@@ -210,7 +212,7 @@ async fn login(
     State(state): State<AppState>,
     mut auth: AuthSession,
     layout: Layout,
-    ClientAddr(addr): ClientAddr,
+    RequestOrigin(origin): RequestOrigin,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let page = |error: String| LoginPage {
@@ -223,7 +225,7 @@ async fn login(
     let credentials = Credentials {
         login: form.login.clone(),
         password: SecretString::from(form.password.as_str()),
-        client: addr,
+        client: origin.addr,
     };
     let outcome = auth
         .backend
@@ -232,8 +234,7 @@ async fn login(
         .map_err(anyhow::Error::from)?;
     match outcome {
         LoginOutcome::SignedIn(user) => {
-            sign_in(&mut auth, &user).await?;
-            users::record_login(&state.db, user.id).await?;
+            sign_in(&state, &mut auth, &user, &origin, SignInFactors::Password).await?;
             let next = local_path(&form.next).unwrap_or("/dashboard");
             Ok(Redirect::to(next).into_response())
         }
@@ -255,7 +256,12 @@ async fn login(
                 (StatusCode::TOO_MANY_REQUESTS, Html(page(message).render()?)).into_response();
             Ok(with_retry_after(response, wait))
         }
-        LoginOutcome::WrongCredentials => {
+        LoginOutcome::WrongCredentials(account) => {
+            if let Some(account) = account {
+                let detail = "a wrong password";
+                let kind = EventKind::SignInFailed;
+                security_events::record(&state.db, account, kind, detail, &origin).await?;
+            }
             let message = "Wrong username or password.".to_owned();
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -267,8 +273,16 @@ async fn login(
 }
 
 /// Starts a session for `user` under a new id, whatever session the browser brought along, so a
-/// session id planted or seen before login is worth nothing after it.
-pub(super) async fn sign_in(auth: &mut AuthSession, user: &User) -> Result<(), AppError> {
+/// session id planted or seen before login is worth nothing after it. The session keeps where it
+/// was signed in from (for the list of sessions) and counts as recently authenticated; the
+/// sign-in goes to the account's security log.
+pub(super) async fn sign_in(
+    state: &AppState,
+    auth: &mut AuthSession,
+    user: &User,
+    origin: &Origin,
+    factors: SignInFactors,
+) -> Result<(), AppError> {
     auth.session
         .cycle_id()
         .await
@@ -277,10 +291,29 @@ pub(super) async fn sign_in(auth: &mut AuthSession, user: &User) -> Result<(), A
         .await
         .map_err(|e| anyhow::anyhow!("cannot start a session: {e}"))?;
     super::mark_renewed(&auth.session).await;
+    let from = SignedInFrom {
+        addr: Some(origin.addr.to_string()),
+        device: origin.device.clone(),
+    };
+    auth.session
+        .insert(SIGNED_IN_FROM_KEY, from)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot keep where the session began: {e}"))?;
+    super::reauth::mark_authenticated(&auth.session, state.clock.now()).await?;
+    users::record_login(&state.db, user.id).await?;
+    let kind = EventKind::SignedIn;
+    security_events::record(&state.db, user.id, kind, factors.describe(), origin).await?;
     Ok(())
 }
 
-async fn logout(mut auth: AuthSession) -> Result<Redirect, AppError> {
+async fn logout(
+    State(state): State<AppState>,
+    mut auth: AuthSession,
+    RequestOrigin(origin): RequestOrigin,
+) -> Result<Redirect, AppError> {
+    if let Some(user) = &auth.user {
+        security_events::record(&state.db, user.id, EventKind::SignedOut, "", &origin).await?;
+    }
     // Flushes the session: its row is deleted, so the old cookie is worth nothing.
     auth.logout()
         .await

@@ -5,7 +5,7 @@ use axum::{
     http::{HeaderMap, request::Parts},
 };
 
-use crate::state::AppState;
+use crate::{state::AppState, store::security_events::Origin};
 
 /// The address a request came from: the peer, or, when `server.trust_forwarded_for` says reverse
 /// proxies in front of us set `X-Forwarded-For`, the address the outermost of them saw.
@@ -32,6 +32,27 @@ where
         Ok(ClientAddr(
             forwarded.or(peer).unwrap_or(IpAddr::from([0, 0, 0, 0])),
         ))
+    }
+}
+
+/// Where a request comes from, for the security log and the list of sessions: the client's
+/// address and its browser in a few words.
+#[derive(Debug, Clone)]
+pub struct RequestOrigin(pub Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Ok(ClientAddr(addr)) = ClientAddr::from_request_parts(parts, state).await;
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|value| value.to_str().ok());
+        Ok(RequestOrigin(Origin::new(addr, user_agent)))
     }
 }
 

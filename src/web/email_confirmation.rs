@@ -7,12 +7,13 @@ use askama::Template;
 use axum::{
     Router,
     extract::{Path, State},
-    http::HeaderMap,
+    http::{HeaderMap, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
 
 use super::{
+    client::RequestOrigin,
     current_user::CurrentUser,
     error::AppError,
     host::PublicUrls,
@@ -38,29 +39,48 @@ pub fn router() -> Router<AppState> {
 struct ConfirmedPage {
     layout: Layout,
     email: String,
+    /// The link changed the account's address to `email`, rather than confirming it.
+    changed: bool,
     signed_in: bool,
+}
+
+#[derive(Template)]
+#[template(path = "auth/email_taken.html")]
+struct TakenPage {
+    layout: Layout,
+    email: String,
 }
 
 async fn confirm(
     State(state): State<AppState>,
     layout: Layout,
+    RequestOrigin(origin): RequestOrigin,
     Path(secret): Path<String>,
 ) -> Result<Response, AppError> {
     let outcome = match LinkSecret::parse(&secret) {
-        Some(secret) => accounts::confirm_email(&state.db, &secret, state.clock.now()).await?,
+        Some(secret) => {
+            accounts::confirm_email(&state.db, &secret, &origin, state.clock.now()).await?
+        }
         None => Confirmation::Invalid,
     };
-    match outcome {
-        Confirmation::Confirmed { email } => {
-            let page = ConfirmedPage {
-                signed_in: layout.user.is_some(),
-                layout,
-                email,
-            };
-            Ok(Html(page.render()?).into_response())
+    let (owner_id, email, changed) = match outcome {
+        Confirmation::Confirmed { owner_id, email } => (owner_id, email, false),
+        Confirmation::Changed { owner_id, email } => (owner_id, email, true),
+        Confirmation::AddressTaken { email } => {
+            let page = TakenPage { layout, email };
+            return Ok((StatusCode::CONFLICT, Html(page.render()?)).into_response());
         }
-        Confirmation::AddressChanged | Confirmation::Invalid => link_unusable(layout),
-    }
+        Confirmation::AddressChanged | Confirmation::Invalid => return link_unusable(layout),
+    };
+    // This process shows the change at once; the others hear of it at commit.
+    state.caches.users.invalidate(&owner_id);
+    let page = ConfirmedPage {
+        signed_in: layout.user.is_some(),
+        layout,
+        email,
+        changed,
+    };
+    Ok(Html(page.render()?).into_response())
 }
 
 async fn send_again(

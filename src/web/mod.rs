@@ -19,8 +19,11 @@ mod layout;
 mod pages;
 mod password_reset;
 mod public_cv;
+mod reauth;
 mod report;
 mod resume;
+mod security_log;
+mod sessions;
 mod settings;
 mod tokens;
 mod two_factor;
@@ -206,6 +209,8 @@ fn app_router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(report::router())
         .merge(settings::router())
+        .merge(sessions::router())
+        .merge(security_log::router())
         .merge(cvs::router())
         .merge(tokens::router())
         .merge(two_factor::router())

@@ -14,7 +14,7 @@ use axum::{
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::{client::ClientAddr, error::AppError, host::PublicUrls, layout::Layout};
+use super::{client::RequestOrigin, error::AppError, host::PublicUrls, layout::Layout};
 use crate::{
     accounts,
     domain::{LinkSecret, NewPassword},
@@ -58,13 +58,13 @@ async fn forgot_page(layout: Layout) -> Result<Html<String>, AppError> {
 async fn forgot(
     State(state): State<AppState>,
     layout: Layout,
-    ClientAddr(addr): ClientAddr,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
     let email = form.email.trim().to_lowercase();
     let limits = &state.settings.auth;
-    let (address, max) = (addr.to_string(), limits.max_reset_requests);
+    let (address, max) = (origin.addr.to_string(), limits.max_reset_requests);
     let throttles = [
         Limit {
             scope: Scope::ResetAddress,
@@ -84,7 +84,8 @@ async fn forgot(
     // A NUL byte or an address no account could have is answered like any unknown one.
     if !email.is_empty() && !email.contains(char::is_control) {
         let app_url = PublicUrls::from_headers(&state.settings.server, &headers).app();
-        accounts::request_password_reset(&state.db, &email, &app_url, state.clock.now()).await?;
+        let now = state.clock.now();
+        accounts::request_password_reset(&state.db, &email, &app_url, &origin, now).await?;
     }
     let page = ForgotPage {
         layout,
@@ -152,6 +153,7 @@ struct ResetForm {
 async fn reset(
     State(state): State<AppState>,
     layout: Layout,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
     Path(secret): Path<String>,
     Form(form): Form<ResetForm>,
@@ -175,10 +177,11 @@ async fn reset(
         .hash(SecretString::from(password.expose()))
         .await?;
     let app_url = PublicUrls::from_headers(&state.settings.server, &headers).app();
-    let reset =
-        accounts::reset_password(&state.db, &link, &hash, &app_url, state.clock.now()).await?;
+    let now = state.clock.now();
+    let reset = accounts::reset_password(&state.db, &link, &hash, &app_url, &origin, now).await?;
     match reset {
         Some(user) => {
+            state.caches.users.invalidate(&user.id);
             let page = ResetDonePage {
                 layout,
                 username: user.username,

@@ -1,7 +1,6 @@
 //! `/settings`: a member changes their password or email, or deletes their own account. There
-//! are no ids in these routes: each acts on the signed-in account and nothing else.
-
-use std::net::IpAddr;
+//! are no ids in these routes: each acts on the signed-in account and nothing else. Each change
+//! is confirmed first (`super::reauth`).
 
 use askama::Template;
 use axum::{
@@ -16,20 +15,22 @@ use serde::Deserialize;
 
 use super::{
     admin::block_for,
-    client::ClientAddr,
+    client::RequestOrigin,
     current_user::CurrentUser,
     error::AppError,
     host::PublicUrls,
     layout::{Flash, FlashKind, Layout},
+    reauth::{self, Reauth, ReauthErrors, ReauthFields},
 };
 use crate::{
-    accounts,
-    auth::{AuthSession, PasswordCheck},
-    domain::{Email, NewPassword},
+    accounts::{self, EmailChange},
+    auth::AuthSession,
+    domain::{Email, EventKind, NewPassword},
+    mail,
     state::AppState,
     store::{
-        moderation, sessions,
-        users::{self, InsertUserError, User},
+        moderation, security_events, sessions,
+        users::{self, User},
     },
 };
 
@@ -47,6 +48,10 @@ struct SettingsPage {
     layout: Layout,
     user: User,
     email: String,
+    /// The address a change was asked to, waiting for its link to be followed.
+    pending_email: Option<String>,
+    /// What each form asks to confirm its change.
+    reauth: Reauth,
     errors: Errors,
     block_days: i64,
 }
@@ -55,60 +60,42 @@ struct SettingsPage {
 struct Errors {
     current_password: Option<String>,
     new_password: Option<String>,
+    /// The code the password form asks for when two-factor sign-in is on.
+    password_reauth: ReauthErrors,
     email: Option<String>,
-    delete: Option<String>,
+    email_reauth: ReauthErrors,
+    delete: ReauthErrors,
 }
 
-fn render(
+async fn render(
     state: &AppState,
+    auth: &AuthSession,
     layout: Layout,
     user: User,
     email: Option<String>,
     errors: Errors,
+    status: StatusCode,
 ) -> Result<Response, AppError> {
     let page = SettingsPage {
         layout,
         email: email.unwrap_or_else(|| user.email.clone()),
+        pending_email: accounts::pending_email_change(&state.db, &user, state.clock.now()).await?,
+        reauth: Reauth::needed(state, auth, &user).await?,
         user,
         errors,
         block_days: state.settings.moderation.username_block_days,
     };
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+    Ok((status, Html(page.render()?)).into_response())
 }
 
 async fn page(
     State(state): State<AppState>,
+    auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response, AppError> {
-    let page = SettingsPage {
-        layout,
-        email: user.email.clone(),
-        user,
-        errors: Errors::default(),
-        block_days: state.settings.moderation.username_block_days,
-    };
-    Ok(Html(page.render()?).into_response())
-}
-
-/// Whether `password` is the member's own, under the login throttles; too many wrong ones in a
-/// row answer 429 without a check.
-pub(super) async fn password_matches(
-    auth: &AuthSession,
-    user: &User,
-    password: &str,
-    client: IpAddr,
-) -> Result<bool, AppError> {
-    let check = auth
-        .backend
-        .confirm_password(user, SecretString::from(password), client)
-        .await
-        .map_err(anyhow::Error::from)?;
-    match check {
-        PasswordCheck::Right => Ok(true),
-        PasswordCheck::Wrong => Ok(false),
-        PasswordCheck::Throttled(wait) => Err(AppError::TooManyRequests { retry_after: wait }),
-    }
+    let errors = Errors::default();
+    render(&state, &auth, layout, user, None, errors, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -117,6 +104,8 @@ struct PasswordForm {
     current_password: String,
     #[serde(default)]
     new_password: String,
+    #[serde(default)]
+    code: String,
 }
 
 async fn change_password(
@@ -124,16 +113,12 @@ async fn change_password(
     auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
-    ClientAddr(client): ClientAddr,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    if !password_matches(&auth, &user, &form.current_password, client).await? {
-        let errors = Errors {
-            current_password: Some("That is not your current password.".into()),
-            ..Errors::default()
-        };
-        return render(&state, layout, user, None, errors);
-    }
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    // The new password is judged first: a weak one costs no password check.
     let password = match NewPassword::parse(&form.new_password) {
         Ok(password) => password,
         Err(error) => {
@@ -141,18 +126,45 @@ async fn change_password(
                 new_password: Some(error.to_string()),
                 ..Errors::default()
             };
-            return render(&state, layout, user, None, errors);
+            return render(&state, &auth, layout, user, None, errors, unprocessable).await;
         }
     };
+    // The current password is asked however recently the session signed in (ASVS 6.2.3).
+    let fields = ReauthFields {
+        password: String::new(),
+        code: form.code,
+    };
+    let current = Some(form.current_password.as_str());
+    if let Err(errors) = reauth::confirm(&state, &auth, &user, &origin, &fields, current).await? {
+        let errors = Errors {
+            current_password: errors
+                .password
+                .map(|_| "That is not your current password.".to_owned()),
+            password_reauth: ReauthErrors {
+                password: None,
+                code: errors.code,
+            },
+            ..Errors::default()
+        };
+        return render(&state, &auth, layout, user, None, errors, unprocessable).await;
+    }
     let hash = state
         .hasher
         .hash(SecretString::from(password.expose()))
         .await?;
+    let app_url = PublicUrls::from_headers(&state.settings.server, &headers).app();
     // Other browsers are signed out in the same transaction; this one stays signed in.
     let mut tx = state.db.begin().await?;
     users::set_password_hash(&mut *tx, user.id, &hash).await?;
     sessions::delete_for_user(&mut *tx, user.id, auth.session.id()).await?;
+    let forgot = format!("{app_url}password/forgot");
+    let notice = mail::password_changed(&user.username, &user.email, &forgot);
+    mail::queue(&mut tx, user.id, &notice).await?;
+    let kind = EventKind::PasswordChanged;
+    let detail = "every other session was signed out";
+    security_events::record(&mut *tx, user.id, kind, detail, &origin).await?;
     tx.commit().await?;
+    state.caches.users.invalidate(&user.id);
     let message = "Your password is changed. Every other session has been signed out.";
     Flash::push(&auth.session, FlashKind::Success, message).await;
     Ok(Redirect::to("/settings").into_response())
@@ -162,6 +174,8 @@ async fn change_password(
 struct EmailForm {
     #[serde(default)]
     email: String,
+    #[serde(flatten)]
+    reauth: ReauthFields,
 }
 
 async fn change_email(
@@ -169,47 +183,62 @@ async fn change_email(
     auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
     Form(form): Form<EmailForm>,
 ) -> Result<Response, AppError> {
-    let mut tx = state.db.begin().await?;
-    let problem = match Email::parse(&form.email) {
-        Err(error) => error.to_string(),
-        Ok(email) => match users::set_email(&mut *tx, user.id, &email).await {
-            Ok(updated) if updated.email_confirmed() => {
-                tx.commit().await?;
-                let message = format!("Your email is {} now.", updated.email);
-                Flash::push(&auth.session, FlashKind::Success, message).await;
-                return Ok(Redirect::to("/settings").into_response());
-            }
-            Ok(updated) => {
-                let app_url = PublicUrls::from_headers(&state.settings.server, &headers).app();
-                accounts::send_confirmation(&mut tx, &updated, &app_url, state.clock.now()).await?;
-                tx.commit().await?;
-                let message = format!(
-                    "Your email is {} now. We sent a link there to confirm it.",
-                    updated.email
-                );
-                Flash::push(&auth.session, FlashKind::Success, message).await;
-                return Ok(Redirect::to("/settings").into_response());
-            }
-            Err(InsertUserError::EmailTaken) => {
-                "Another account already uses this email.".to_owned()
-            }
-            Err(error) => return Err(anyhow::Error::from(error).into()),
-        },
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let refuse = |errors: Errors| {
+        render(
+            &state,
+            &auth,
+            layout.clone(),
+            user.clone(),
+            Some(form.email.clone()),
+            errors,
+            unprocessable,
+        )
     };
-    let errors = Errors {
-        email: Some(problem),
+    let email = match Email::parse(&form.email) {
+        Ok(email) => email,
+        Err(error) => {
+            return refuse(Errors {
+                email: Some(error.to_string()),
+                ..Errors::default()
+            })
+            .await;
+        }
+    };
+    if let Err(errors) = reauth::confirm(&state, &auth, &user, &origin, &form.reauth, None).await? {
+        return refuse(Errors {
+            email_reauth: errors,
+            ..Errors::default()
+        })
+        .await;
+    }
+    let app_url = PublicUrls::from_headers(&state.settings.server, &headers).app();
+    let now = state.clock.now();
+    let change =
+        accounts::request_email_change(&state.db, &user, &email, &app_url, &origin, now).await?;
+    let problem = match change {
+        EmailChange::Asked => {
+            let message = format!(
+                "We sent a link to {}: your address changes when you follow it. Until then it \
+                 stays {}, which we told of the change.",
+                email.as_str(),
+                user.email
+            );
+            Flash::push(&auth.session, FlashKind::Success, message).await;
+            return Ok(Redirect::to("/settings").into_response());
+        }
+        EmailChange::Unchanged => "That is your address already.",
+        EmailChange::Taken => "Another account already uses this email.",
+    };
+    refuse(Errors {
+        email: Some(problem.to_owned()),
         ..Errors::default()
-    };
-    render(&state, layout, user, Some(form.email), errors)
-}
-
-#[derive(Deserialize)]
-struct DeleteForm {
-    #[serde(default)]
-    password: String,
+    })
+    .await
 }
 
 async fn delete_account(
@@ -217,15 +246,23 @@ async fn delete_account(
     mut auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<DeleteForm>,
+    RequestOrigin(origin): RequestOrigin,
+    Form(form): Form<ReauthFields>,
 ) -> Result<Response, AppError> {
-    if !password_matches(&auth, &user, &form.password, client).await? {
+    // Deleting everything always takes the password, however recently the session signed in.
+    let password = Some(form.password.as_str());
+    if let Err(errors) = reauth::confirm(&state, &auth, &user, &origin, &form, password).await? {
         let errors = Errors {
-            delete: Some("That is not your password; nothing was deleted.".into()),
+            delete: ReauthErrors {
+                password: errors
+                    .password
+                    .map(|_| "That is not your password; nothing was deleted.".to_owned()),
+                code: errors.code,
+            },
             ..Errors::default()
         };
-        return render(&state, layout, user, None, errors);
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return render(&state, &auth, layout, user, None, errors, status).await;
     }
     let mut tx = state.db.begin().await?;
     moderation::delete_account(&mut tx, &user, block_for(&state)).await?;

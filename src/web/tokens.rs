@@ -15,15 +15,19 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{
+    client::RequestOrigin,
     current_user::CurrentUser,
     error::AppError,
     layout::{Flash, FlashKind, Layout},
+    reauth::{self, Reauth, ReauthErrors, ReauthFields},
     resume::when,
+    two_factor::not_stored,
 };
 use crate::{
-    domain::{TokenScope, TokenSecret},
+    auth::AuthSession,
+    domain::{EventKind, TokenScope, TokenSecret},
     state::AppState,
-    store::{access_tokens, users::User},
+    store::{access_tokens, security_events, users::User},
 };
 
 /// The longest a token may live when it has an expiry at all.
@@ -44,6 +48,9 @@ struct TokensPage {
     new_token: Option<String>,
     form: TokenForm,
     error: Option<&'static str>,
+    /// What creating a token asks to confirm it.
+    reauth: Reauth,
+    reauth_errors: ReauthErrors,
 }
 
 struct TokenRow {
@@ -85,15 +92,25 @@ struct TokenForm {
     scope: String,
     #[serde(default)]
     expires_in_days: String,
+    #[serde(flatten)]
+    reauth: ReauthFields,
+}
+
+/// What the page shows besides the list: the secret just made, or what was wrong with the form.
+#[derive(Default)]
+struct Outcome {
+    new_token: Option<String>,
+    error: Option<&'static str>,
+    reauth_errors: ReauthErrors,
 }
 
 async fn page(
     state: &AppState,
+    auth: &AuthSession,
     layout: Layout,
     user: &User,
-    new_token: Option<String>,
     form: TokenForm,
-    error: Option<&'static str>,
+    outcome: Outcome,
 ) -> Result<Html<String>, AppError> {
     let now = OffsetDateTime::now_utc();
     let tokens = access_tokens::list(&state.db, user.id)
@@ -104,23 +121,37 @@ async fn page(
     let page = TokensPage {
         layout,
         tokens,
-        new_token,
+        new_token: outcome.new_token,
         form,
-        error,
+        error: outcome.error,
+        reauth: Reauth::needed(state, auth, user).await?,
+        reauth_errors: outcome.reauth_errors,
     };
     Ok(Html(page.render()?))
 }
 
+fn blank_form() -> TokenForm {
+    TokenForm {
+        scope: "write".to_owned(),
+        ..TokenForm::default()
+    }
+}
+
 async fn index(
     State(state): State<AppState>,
+    auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
 ) -> Result<Html<String>, AppError> {
-    let form = TokenForm {
-        scope: "write".to_owned(),
-        ..TokenForm::default()
-    };
-    page(&state, layout, &user, None, form, None).await
+    page(
+        &state,
+        &auth,
+        layout,
+        &user,
+        blank_form(),
+        Outcome::default(),
+    )
+    .await
 }
 
 /// A token's name, scope and lifetime as the form gives them, or what is wrong with them.
@@ -144,28 +175,45 @@ fn parse_form(form: &TokenForm) -> Result<(&str, TokenScope, Option<Duration>), 
 
 async fn create(
     State(state): State<AppState>,
+    auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
+    RequestOrigin(origin): RequestOrigin,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, AppError> {
+    let refused = |outcome: Outcome, form: TokenForm| async {
+        let page = page(&state, &auth, layout.clone(), &user, form, outcome).await?;
+        Ok::<_, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    };
     let (name, scope, lifetime) = match parse_form(&form) {
-        Ok(parsed) => parsed,
+        Ok((name, scope, lifetime)) => (name.to_owned(), scope, lifetime),
         Err(error) => {
-            let page = page(&state, layout, &user, None, form, Some(error)).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            let outcome = Outcome {
+                error: Some(error),
+                ..Outcome::default()
+            };
+            return refused(outcome, form).await;
         }
     };
+    if let Err(errors) = reauth::confirm(&state, &auth, &user, &origin, &form.reauth, None).await? {
+        let outcome = Outcome {
+            reauth_errors: errors,
+            ..Outcome::default()
+        };
+        return refused(outcome, form).await;
+    }
     let secret = TokenSecret::generate();
     let expires_at = lifetime.map(|lifetime| OffsetDateTime::now_utc() + lifetime);
-    access_tokens::create(&state.db, user.id, name, scope, &secret, expires_at).await?;
-    let fresh = TokenForm {
-        scope: "write".to_owned(),
-        ..TokenForm::default()
+    access_tokens::create(&state.db, user.id, &name, scope, &secret, expires_at).await?;
+    let kind = EventKind::AccessTokenCreated;
+    security_events::record(&state.db, user.id, kind, &name, &origin).await?;
+    let outcome = Outcome {
+        new_token: Some(secret.expose().to_owned()),
+        ..Outcome::default()
     };
-    let shown_once = Some(secret.expose().to_owned());
-    Ok(page(&state, layout, &user, shown_once, fresh, None)
-        .await?
-        .into_response())
+    let page = page(&state, &auth, layout, &user, blank_form(), outcome).await?;
+    // The secret is on this page: no browser or proxy may keep a copy.
+    Ok(not_stored(page.into_response()))
 }
 
 async fn revoke(

@@ -17,18 +17,21 @@ use tower_sessions::Session;
 
 use super::{
     auth::sign_in,
-    client::ClientAddr,
+    client::RequestOrigin,
     current_user::CurrentUser,
     error::{AppError, wait_in_words, with_retry_after},
     form::url_encode,
     layout::{Flash, FlashKind, Layout},
-    settings::password_matches,
+    reauth::{self, Reauth, ReauthErrors, ReauthFields},
 };
 use crate::{
     auth::{AuthSession, PasswordCheck},
-    domain::{OneTimeCode, RecoveryCode, SecondFactor},
+    domain::{EventKind, OneTimeCode, RecoveryCode, SecondFactor, SignInFactors},
     state::AppState,
-    store::users::{self, User},
+    store::{
+        security_events,
+        users::{self, User},
+    },
     two_factor::{self, Enrolment, PendingLogin, Status},
 };
 
@@ -47,6 +50,8 @@ pub fn router() -> Router<AppState> {
 struct SettingsPage {
     layout: Layout,
     view: View,
+    /// What the forms that change the settings ask to confirm the change.
+    reauth: Reauth,
     errors: Errors,
 }
 
@@ -64,17 +69,11 @@ enum View {
 
 #[derive(Default)]
 struct Errors {
+    start: ReauthErrors,
     /// The code confirming an enrolment.
     code: Option<String>,
     regenerate: ReauthErrors,
     disable: ReauthErrors,
-}
-
-/// The fields asked again before new recovery codes or turning two-factor sign-in off.
-#[derive(Default)]
-struct ReauthErrors {
-    password: Option<String>,
-    code: Option<String>,
 }
 
 #[derive(Template)]
@@ -100,7 +99,7 @@ impl RecoveryCodesPage {
 }
 
 /// A page that shows a secret: no browser or proxy may keep a copy of it.
-fn not_stored(mut response: Response) -> Response {
+pub(super) fn not_stored(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -109,6 +108,7 @@ fn not_stored(mut response: Response) -> Response {
 
 async fn render_settings(
     state: &AppState,
+    auth: &AuthSession,
     layout: Layout,
     user: &User,
     errors: Errors,
@@ -130,6 +130,7 @@ async fn render_settings(
     let page = SettingsPage {
         layout,
         view,
+        reauth: Reauth::needed(state, auth, user).await?,
         errors,
     };
     let response = (status, Html(page.render()?)).into_response();
@@ -153,26 +154,46 @@ fn qr_code(text: &str) -> anyhow::Result<String> {
 
 async fn settings_page(
     State(state): State<AppState>,
+    auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response, AppError> {
-    render_settings(&state, layout, &user, Errors::default(), StatusCode::OK).await
+    render_settings(
+        &state,
+        &auth,
+        layout,
+        &user,
+        Errors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn start(
     State(state): State<AppState>,
-    session: Session,
+    auth: AuthSession,
+    layout: Layout,
     CurrentUser(user): CurrentUser,
-) -> Result<Redirect, AppError> {
+    RequestOrigin(origin): RequestOrigin,
+    Form(form): Form<ReauthFields>,
+) -> Result<Response, AppError> {
+    if let Err(errors) = reauth::confirm(&state, &auth, &user, &origin, &form, None).await? {
+        let errors = Errors {
+            start: errors,
+            ..Errors::default()
+        };
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return render_settings(&state, &auth, layout, &user, errors, status).await;
+    }
     if !two_factor::start_enrolment(&state.db, user.id).await? {
         Flash::push(
-            &session,
+            &auth.session,
             FlashKind::Info,
             "Two-factor sign-in is on already.",
         )
         .await;
     }
-    Ok(Redirect::to("/settings/two-factor"))
+    Ok(Redirect::to("/settings/two-factor").into_response())
 }
 
 #[derive(Deserialize)]
@@ -188,6 +209,7 @@ async fn confirm(
     auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
+    RequestOrigin(origin): RequestOrigin,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let problem = match OneTimeCode::parse(&form.code) {
@@ -197,6 +219,8 @@ async fn confirm(
             let keep = auth.session.id();
             match two_factor::confirm_enrolment(&state.db, user.id, &code, now, keep).await? {
                 Enrolment::Enabled(codes) => {
+                    let kind = EventKind::TwoFactorEnabled;
+                    security_events::record(&state.db, user.id, kind, "", &origin).await?;
                     let heading = "Two-factor sign-in is on";
                     return Ok(RecoveryCodesPage::response(layout, heading, &codes));
                 }
@@ -213,65 +237,8 @@ async fn confirm(
         code: Some(problem),
         ..Errors::default()
     };
-    render_settings(
-        &state,
-        layout,
-        &user,
-        errors,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await
-}
-
-#[derive(Deserialize)]
-struct ReauthForm {
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    code: String,
-}
-
-/// Whether the form holds the member's password and a current second factor (used up if so);
-/// the errors to show by their fields if not. Each check counts against the login throttles.
-async fn reauthenticate(
-    state: &AppState,
-    auth: &AuthSession,
-    user: &User,
-    client: std::net::IpAddr,
-    form: &ReauthForm,
-) -> Result<Result<(), ReauthErrors>, AppError> {
-    // A code that cannot be one is refused before any check, so a typo costs no attempt.
-    let factor = match SecondFactor::parse(&form.code) {
-        Ok(factor) => factor,
-        Err(error) => {
-            return Ok(Err(ReauthErrors {
-                code: Some(error.to_string()),
-                password: form
-                    .password
-                    .is_empty()
-                    .then(|| "Enter your password.".to_owned()),
-            }));
-        }
-    };
-    if !password_matches(auth, user, &form.password, client).await? {
-        return Ok(Err(ReauthErrors {
-            password: Some("That is not your password.".into()),
-            code: None,
-        }));
-    }
-    let check = auth
-        .backend
-        .check_second_factor(user, &factor, client, state.clock.now())
-        .await
-        .map_err(anyhow::Error::from)?;
-    match check {
-        PasswordCheck::Right => Ok(Ok(())),
-        PasswordCheck::Wrong => Ok(Err(ReauthErrors {
-            password: None,
-            code: Some("That code is not right, or was used already.".into()),
-        })),
-        PasswordCheck::Throttled(wait) => Err(AppError::TooManyRequests { retry_after: wait }),
-    }
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    render_settings(&state, &auth, layout, &user, errors, status).await
 }
 
 /// Whether the account has two-factor sign-in on; the forms that change it need it on.
@@ -287,21 +254,23 @@ async fn regenerate(
     auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<ReauthForm>,
+    RequestOrigin(origin): RequestOrigin,
+    Form(form): Form<ReauthFields>,
 ) -> Result<Response, AppError> {
     if !is_on(&state, &user).await? {
         return Ok(Redirect::to("/settings/two-factor").into_response());
     }
-    if let Err(errors) = reauthenticate(&state, &auth, &user, client, &form).await? {
+    if let Err(errors) = reauth::confirm(&state, &auth, &user, &origin, &form, None).await? {
         let errors = Errors {
             regenerate: errors,
             ..Errors::default()
         };
         let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return render_settings(&state, layout, &user, errors, status).await;
+        return render_settings(&state, &auth, layout, &user, errors, status).await;
     }
     let codes = two_factor::regenerate_recovery_codes(&state.db, user.id).await?;
+    let kind = EventKind::RecoveryCodesRegenerated;
+    security_events::record(&state.db, user.id, kind, "", &origin).await?;
     let heading = "New recovery codes; the old ones no longer work";
     Ok(RecoveryCodesPage::response(layout, heading, &codes))
 }
@@ -311,22 +280,25 @@ async fn disable(
     auth: AuthSession,
     layout: Layout,
     CurrentUser(user): CurrentUser,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<ReauthForm>,
+    RequestOrigin(origin): RequestOrigin,
+    Form(form): Form<ReauthFields>,
 ) -> Result<Response, AppError> {
     if !is_on(&state, &user).await? {
         return Ok(Redirect::to("/settings/two-factor").into_response());
     }
-    if let Err(errors) = reauthenticate(&state, &auth, &user, client, &form).await? {
+    if let Err(errors) = reauth::confirm(&state, &auth, &user, &origin, &form, None).await? {
         let errors = Errors {
             disable: errors,
             ..Errors::default()
         };
         let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return render_settings(&state, layout, &user, errors, status).await;
+        return render_settings(&state, &auth, layout, &user, errors, status).await;
     }
-    two_factor::disable(&state.db, user.id).await?;
-    let message = "Two-factor sign-in is off: logging in takes your password alone.";
+    two_factor::disable(&state.db, user.id, auth.session.id()).await?;
+    let kind = EventKind::TwoFactorDisabled;
+    security_events::record(&state.db, user.id, kind, "", &origin).await?;
+    let message = "Two-factor sign-in is off: logging in takes your password alone. Every \
+                   other session has been signed out.";
     Flash::push(&auth.session, FlashKind::Success, message).await;
     Ok(Redirect::to("/settings/two-factor").into_response())
 }
@@ -414,7 +386,7 @@ async fn login(
     State(state): State<AppState>,
     mut auth: AuthSession,
     layout: Layout,
-    ClientAddr(client): ClientAddr,
+    RequestOrigin(origin): RequestOrigin,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let Some((pending, user)) = pending_login(&state, &auth.session).await? else {
@@ -433,22 +405,33 @@ async fn login(
     };
     let check = auth
         .backend
-        .check_second_factor(&user, &factor, client, state.clock.now())
+        .check_second_factor(&user, &factor, origin.addr, state.clock.now())
         .await
         .map_err(anyhow::Error::from)?;
     match check {
         PasswordCheck::Right => {
             forget_pending(&auth.session).await?;
-            sign_in(&mut auth, &user).await?;
-            users::record_login(&state.db, user.id).await?;
+            let factors = match factor {
+                SecondFactor::Code(_) => SignInFactors::PasswordAndCode,
+                SecondFactor::Recovery(_) => {
+                    let kind = EventKind::RecoveryCodeUsed;
+                    security_events::record(&state.db, user.id, kind, "", &origin).await?;
+                    SignInFactors::PasswordAndRecoveryCode
+                }
+            };
+            sign_in(&state, &mut auth, &user, &origin, factors).await?;
             let next = super::form::local_path(&pending.next).unwrap_or("/dashboard");
             Ok(Redirect::to(next).into_response())
         }
-        PasswordCheck::Wrong => page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "That code is not right, or was used already. Enter the code your app shows now."
-                .into(),
-        ),
+        PasswordCheck::Wrong => {
+            let kind = EventKind::SignInFailed;
+            security_events::record(&state.db, user.id, kind, "a wrong code", &origin).await?;
+            page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "That code is not right, or was used already. Enter the code your app shows now."
+                    .into(),
+            )
+        }
         PasswordCheck::Throttled(wait) => {
             let message = format!(
                 "Too many failed attempts. Please wait {} and try again.",

@@ -1,6 +1,7 @@
 //! The integration suite: every test starts the real server on a random port against a fresh
 //! PostgreSQL database, and talks to it over HTTP.
 
+mod account_safety;
 mod accounts;
 mod admin;
 mod api;

@@ -102,6 +102,7 @@ async fn the_email_is_validated_unique_and_only_ones_own_changes() {
         )
         .await;
     assert_eq!(location(&done), "/settings");
+    // The new address is only asked for: it replaces the old one once its link is followed.
     let emails: Vec<(String, String)> =
         sqlx::query_as("select username, email from users order by username")
             .fetch_all(&app.db)
@@ -110,10 +111,22 @@ async fn the_email_is_validated_unique_and_only_ones_own_changes() {
     assert_eq!(
         emails,
         vec![
-            ("ada".into(), "lovelace@example.org".into()),
+            ("ada".into(), "ada@example.org".into()),
             ("bob".into(), "bob@example.org".into())
         ],
-        "only the signed-in account changed"
+        "nobody's address changed yet"
+    );
+    let asked: Vec<(String, String)> = sqlx::query_as(
+        "select u.username, l.email from account_links l join users u on u.id = l.owner_id
+         where l.purpose = 'change-email'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        asked,
+        vec![("ada".into(), "lovelace@example.org".into())],
+        "only the signed-in account asked"
     );
 }
 

@@ -32,6 +32,7 @@ use crate::{
         host::public_cv_url,
         layout::{Flash, FlashKind, Layout},
         resume::when,
+        security_log::{self, EventView},
     },
 };
 
@@ -128,6 +129,8 @@ struct AccountPage {
     letters: i64,
     reports: Vec<ReportView>,
     history: Vec<EntryView>,
+    /// The account's security log: its sign-ins and changes to them.
+    events: Vec<EventView>,
 }
 
 async fn target(state: &AppState, username: &str) -> Result<User, AppError> {
@@ -162,6 +165,7 @@ async fn show(
             .into_iter()
             .map(EntryView::from)
             .collect(),
+        events: security_log::latest(&state, account.id).await?,
         account,
     };
     Ok(Html(page.render()?))
