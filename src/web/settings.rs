@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
 struct SettingsPage {
     layout: Layout,
     user: User,
+    /// What the new-email field holds: what was typed, when the form is shown again.
     email: String,
     /// The address a change was asked to, waiting for its link to be followed.
     pending_email: Option<String>,
@@ -78,7 +79,7 @@ async fn render(
 ) -> Result<Response, AppError> {
     let page = SettingsPage {
         layout,
-        email: email.unwrap_or_else(|| user.email.clone()),
+        email: email.unwrap_or_default(),
         pending_email: accounts::pending_email_change(&state.db, &user, state.clock.now()).await?,
         reauth: Reauth::needed(state, auth, &user).await?,
         user,
