@@ -80,7 +80,7 @@ PIDS+=("$TXTCV_PID")
 wait_for "http://127.0.0.1:$PORT/healthz"
 
 say "seeding $USERS published CVs and $((USERS * SESSIONS_PER_USER)) signed-in pollers"
-curl -sf -o /dev/null -X POST "http://127.0.0.1:$PORT/signup" \
+curl -sf -o /dev/null -X POST "http://localhost:$PORT/signup" \
   --data-urlencode username=bench --data-urlencode email=bench@example.org \
   --data-urlencode 'password=correct horse battery staple'
 psql -q "$BENCH_URL" -v users="$USERS" -v sessions_per_user="$SESSIONS_PER_USER" \
@@ -146,7 +146,7 @@ summary() {
 }
 rps_of() { awk '/Requests\/sec:/ { printf "%d", $2 }' "$OUT/$1.txt"; }
 
-APP="http://127.0.0.1:$PORT"
+APP="http://localhost:$PORT"
 say "warming up"
 run_wrk warmup-a "$APP" 3 32 hosts "$OUT/users.txt" 0
 run_wrk warmup-c "$APP" 3 32 poll "$OUT/pollers.txt" 0

@@ -161,8 +161,10 @@ async fn create_admin(
 
 /// Grants or revokes the admin role, on the record, and says plainly what happened.
 async fn change_role(db: &sqlx::PgPool, username: &str, role: Role) -> anyhow::Result<()> {
+    let username = Username::parse(username)
+        .map_err(|error| anyhow::anyhow!("`{username}` is no account's name: {error}"))?;
     let mut tx = db.begin().await?;
-    match users::set_role(&mut tx, username, role).await? {
+    match users::set_role(&mut tx, &username, role).await? {
         RoleChange::Changed(user) => {
             let action = match role {
                 Role::Admin => audit::Action::GrantAdmin,

@@ -1,6 +1,9 @@
 //! A cover letter's lifecycle and the details a user gives for one.
 
-use super::account::UnknownValue;
+use super::{
+    account::UnknownValue,
+    text::{Lines, refuse_control_characters},
+};
 
 /// Where a letter is in its life: `Pending → Running → Successful | Failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +78,9 @@ impl LetterDetails {
     ) -> Result<Self, LetterDetailsErrors> {
         let description = job_description.trim();
         let mut errors = LetterDetailsErrors::default();
-        if description.is_empty() {
+        if let Err(error) = refuse_control_characters(description, Lines::Many) {
+            errors.job_description = Some(error.to_string());
+        } else if description.is_empty() {
             errors.job_description =
                 Some("Paste the job description, so the letter can answer it.".into());
         } else if description.chars().count() > MAX_JOB_DESCRIPTION_CHARS {
@@ -85,7 +90,9 @@ impl LetterDetails {
         }
         let optional = |value: &str, error: &mut Option<String>| {
             let value = value.trim();
-            if value.chars().count() > MAX_NAME_CHARS {
+            if let Err(control) = refuse_control_characters(value, Lines::One) {
+                *error = Some(control.to_string());
+            } else if value.chars().count() > MAX_NAME_CHARS {
                 *error = Some(format!("At most {MAX_NAME_CHARS} characters."));
             }
             (!value.is_empty()).then(|| value.to_owned())

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use super::text::{ControlCharacter, Lines, refuse_control_characters};
+
 /// Path segments the CV host serves itself or keeps for later: no CV may take them.
 const RESERVED: &[&str] = &["api", "healthz", "readyz", "resume.json", "static"];
 
@@ -52,16 +54,21 @@ impl fmt::Display for CvSlug {
 pub struct CvTitle(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("A title is 1 to 100 characters long.")]
-pub struct CvTitleError;
+pub enum CvTitleError {
+    #[error("A title is 1 to 100 characters long.")]
+    Length,
+    #[error(transparent)]
+    ControlCharacter(#[from] ControlCharacter),
+}
 
 impl CvTitle {
     pub fn parse(input: &str) -> Result<Self, CvTitleError> {
         let title = input.trim();
+        refuse_control_characters(title, Lines::One)?;
         if (1..=100).contains(&title.chars().count()) {
             Ok(Self(title.to_owned()))
         } else {
-            Err(CvTitleError)
+            Err(CvTitleError::Length)
         }
     }
 

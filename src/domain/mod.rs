@@ -11,6 +11,7 @@ mod password;
 pub mod resume;
 mod secret;
 mod security_event;
+pub mod text;
 mod two_factor;
 mod username;
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::text::{ControlCharacter, Lines, refuse_control_characters};
+
 /// Free text a person wrote for the record: trimmed, not empty, at most `MAX_TEXT` characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text(String);
@@ -14,11 +16,14 @@ pub enum TextError {
     Empty,
     #[error("Please keep it under {MAX_TEXT} characters.")]
     TooLong,
+    #[error(transparent)]
+    ControlCharacter(#[from] ControlCharacter),
 }
 
 impl Text {
     pub fn parse(input: &str) -> Result<Self, TextError> {
         let text = input.trim();
+        refuse_control_characters(text, Lines::Many)?;
         if text.is_empty() {
             Err(TextError::Empty)
         } else if text.chars().count() > MAX_TEXT {

@@ -5,6 +5,8 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::CvSlug;
+
 /// The state of a published primary CV: everything the public page depends on except the
 /// document itself, which is fetched only when the page is not already rendered.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -90,7 +92,7 @@ pub async fn count_views(db: impl PgExecutor<'_>, views: &[(Uuid, Uuid, i32)]) -
 pub async fn published_by_slug(
     db: impl PgExecutor<'_>,
     username: &str,
-    slug: &str,
+    slug: &CvSlug,
 ) -> sqlx::Result<Option<PublishedCv>> {
     sqlx::query_as(
         "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields,
@@ -105,7 +107,7 @@ pub async fn published_by_slug(
          where u.username = $1 and u.status = 'active'",
     )
     .bind(username)
-    .bind(slug)
+    .bind(slug.as_str())
     .fetch_optional(db)
     .await
 }

@@ -150,10 +150,10 @@ pub async fn lock(db: &mut sqlx::PgConnection, id: Uuid) -> sqlx::Result<()> {
 
 pub async fn find_by_username(
     db: impl PgExecutor<'_>,
-    username: &str,
+    username: &Username,
 ) -> sqlx::Result<Option<User>> {
-    sqlx::query_as("select * from users where username = lower($1)")
-        .bind(username.trim())
+    sqlx::query_as("select * from users where username = $1")
+        .bind(username.as_str())
         .fetch_optional(db)
         .await
 }
@@ -172,7 +172,7 @@ pub enum RoleChange {
 /// locked first, so two revokes at once cannot both pass the check.
 pub async fn set_role(
     db: &mut PgConnection,
-    username: &str,
+    username: &Username,
     role: Role,
 ) -> sqlx::Result<RoleChange> {
     let admins: Vec<Uuid> =

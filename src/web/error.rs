@@ -27,6 +27,12 @@ pub enum AppError {
     TooLarge {
         limit_bytes: usize,
     },
+    /// A value in the address that no page can use, such as a control character in a search;
+    /// `field` names it.
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     Internal(anyhow::Error),
 }
 
@@ -113,6 +119,11 @@ impl IntoResponse for AppError {
                      please shorten it and try again.",
                     limit_bytes / 1024
                 ),
+            ),
+            Self::Invalid { field, message } => error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Please check the address",
+                format!("The {field} in this address is not usable: {message}"),
             ),
             Self::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");

@@ -14,29 +14,50 @@ pub struct CvHost {
     pub port: Option<u16>,
 }
 
-/// The CV a request is for, if its host is `<label>.<base domain>`. Every other host is the app
-/// itself.
-pub fn cv_host(request: &Request, base_domain: &str) -> Option<CvHost> {
+/// Which of our sites a request is for, by its `Host`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Site {
+    /// The base domain itself: accounts, the editor, the API.
+    App,
+    /// `<label>.<base domain>`: someone's CV.
+    Cv(CvHost),
+    /// Any other name, or none. Answering it would let a forged `Host` (a DNS rebinding, an
+    /// injected header) reach the app under a name we do not own.
+    Foreign,
+}
+
+pub fn site(request: &Request, base_domain: &str) -> Site {
     let host = request
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| request.uri().host())
         .unwrap_or_default();
-    let label = label_of(host, base_domain)?;
-    let port = host
-        .rsplit_once(':')
-        .and_then(|(_, port)| port.parse().ok());
-    Some(CvHost { label, port })
+    site_of(host, base_domain)
 }
 
-fn label_of(host: &str, base_domain: &str) -> Option<String> {
-    let host = host
-        .rsplit_once(':')
-        .map_or(host, |(name, _port)| name)
-        .to_ascii_lowercase();
-    let label = host.strip_suffix(base_domain)?.strip_suffix('.')?;
-    (!label.is_empty() && !label.contains('.')).then(|| label.to_owned())
+fn site_of(host: &str, base_domain: &str) -> Site {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => match port.parse::<u16>() {
+            Ok(port) => (name, Some(port)),
+            Err(_) => return Site::Foreign,
+        },
+        None => (host, None),
+    };
+    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+    if name == base_domain {
+        return Site::App;
+    }
+    match name
+        .strip_suffix(base_domain)
+        .and_then(|rest| rest.strip_suffix('.'))
+    {
+        Some(label) if !label.is_empty() && !label.contains('.') => Site::Cv(CvHost {
+            label: label.to_owned(),
+            port,
+        }),
+        _ => Site::Foreign,
+    }
 }
 
 /// Our public addresses, the app's and its CVs', as a visitor reaches them: the configured scheme
@@ -116,29 +137,44 @@ fn is_default_port(scheme: Scheme, port: u16) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn one_label_below_the_base_domain_is_a_cv() {
-        assert_eq!(
-            label_of("alice.txtcv.dev", "txtcv.dev"),
-            Some("alice".into())
-        );
-        assert_eq!(
-            label_of("Alice.TXTCV.dev:8080", "txtcv.dev"),
-            Some("alice".into())
-        );
+    fn cv(label: &str, port: Option<u16>) -> Site {
+        Site::Cv(CvHost {
+            label: label.into(),
+            port,
+        })
     }
 
     #[test]
-    fn everything_else_is_the_app() {
+    fn one_label_below_the_base_domain_is_a_cv() {
+        assert_eq!(site_of("alice.txtcv.dev", "txtcv.dev"), cv("alice", None));
+        assert_eq!(
+            site_of("Alice.TXTCV.dev:8080", "txtcv.dev"),
+            cv("alice", Some(8080))
+        );
+        assert_eq!(site_of("alice.txtcv.dev.", "txtcv.dev"), cv("alice", None));
+    }
+
+    #[test]
+    fn the_base_domain_on_any_port_is_the_app() {
+        for host in ["txtcv.dev", "txtcv.dev:443", "TXTCV.DEV.", "txtcv.dev:8080"] {
+            assert_eq!(site_of(host, "txtcv.dev"), Site::App, "{host}");
+        }
+    }
+
+    #[test]
+    fn every_other_host_is_foreign() {
         for host in [
-            "txtcv.dev",
-            "txtcv.dev:443",
             "a.b.txtcv.dev",
             "eviltxtcv.dev",
+            "txtcv.dev.evil.com",
+            ".txtcv.dev",
             "127.0.0.1:8080",
+            "[::1]:8080",
+            "txtcv.dev:http",
+            "txtcv.dev:99999",
             "",
         ] {
-            assert_eq!(label_of(host, "txtcv.dev"), None, "{host}");
+            assert_eq!(site_of(host, "txtcv.dev"), Site::Foreign, "{host}");
         }
     }
 

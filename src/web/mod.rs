@@ -1,5 +1,5 @@
 //! The HTTP side: one router per area, merged into the app host's router; CV subdomains get a
-//! router of their own, chosen by the `Host` header.
+//! router of their own, chosen by the `Host` header, and any other host gets `421`.
 
 mod admin;
 mod api;
@@ -53,6 +53,7 @@ use tower_http::{
 };
 use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
 
+use self::host::Site;
 use crate::{
     auth::{Backend, PasswordThrottle},
     config::Scheme,
@@ -157,17 +158,27 @@ struct Sites {
 }
 
 async fn dispatch_by_host(State(sites): State<Sites>, mut request: Request) -> Response {
-    let router = match host::cv_host(&request, &sites.base_domain) {
-        Some(cv_host) => {
+    let router = match host::site(&request, &sites.base_domain) {
+        Site::App => sites.app,
+        Site::Cv(cv_host) => {
             request.extensions_mut().insert(cv_host);
             sites.cv
         }
-        None => sites.app,
+        Site::Foreign => return misdirected(&sites.base_domain),
     };
     match router.oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
     }
+}
+
+/// `421 Misdirected Request`: this server does not answer to that name. Says which one it does,
+/// for a developer who opened `127.0.0.1` instead of `localhost`.
+fn misdirected(base_domain: &str) -> Response {
+    let message = format!(
+        "This server answers only to {base_domain} and its CV addresses (<username>.{base_domain}).\n"
+    );
+    (StatusCode::MISDIRECTED_REQUEST, message).into_response()
 }
 
 /// The app host: accounts, the editor, everything behind a login, and the token API. The only

@@ -28,7 +28,10 @@ use super::{
     host::{CvHost, PublicUrls},
 };
 use crate::{
-    domain::resume::{Theme, view::Resume, without_hidden_fields},
+    domain::{
+        CvSlug,
+        resume::{Theme, view::Resume, without_hidden_fields},
+    },
     state::AppState,
     store::public_cvs::{self, PublishedCv},
 };
@@ -249,7 +252,11 @@ async fn published(
     slug: Option<&str>,
 ) -> Result<PublishedCv, AppError> {
     let cv = match slug {
-        Some(slug) => public_cvs::published_by_slug(&state.db, username, slug).await?,
+        // An address that cannot be a slug names no CV, and is not looked up.
+        Some(slug) => match CvSlug::parse(slug) {
+            Ok(slug) => public_cvs::published_by_slug(&state.db, username, &slug).await?,
+            Err(_) => None,
+        },
         None => {
             let cache = &state.caches.published;
             match cache.get(username) {

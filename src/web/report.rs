@@ -51,7 +51,7 @@ impl Reported {
             None => public_cvs::published(&state.db, username.as_str()).await?,
             Some(slug) => {
                 let slug = CvSlug::parse(&slug.to_lowercase()).map_err(|_| AppError::NotFound)?;
-                public_cvs::published_by_slug(&state.db, username.as_str(), slug.as_str()).await?
+                public_cvs::published_by_slug(&state.db, username.as_str(), &slug).await?
             }
         };
         published.ok_or(AppError::NotFound)

@@ -25,7 +25,10 @@ use super::{
 };
 use crate::{
     auth::AuthSession,
-    domain::{EventKind, TokenScope, TokenSecret},
+    domain::{
+        EventKind, TokenScope, TokenSecret,
+        text::{Lines, refuse_control_characters},
+    },
     state::AppState,
     store::{access_tokens, security_events, users::User},
 };
@@ -159,6 +162,9 @@ fn parse_form(form: &TokenForm) -> Result<(&str, TokenScope, Option<Duration>), 
     let name = form.name.trim();
     if !(1..=100).contains(&name.chars().count()) {
         return Err("Give the token a name of up to 100 characters, e.g. “GitHub Actions”.");
+    }
+    if refuse_control_characters(name, Lines::One).is_err() {
+        return Err("A token's name is one line of text, without control characters.");
     }
     let scope = TokenScope::parse(&form.scope).ok_or("Choose read or write.")?;
     let days = form.expires_in_days.trim();

@@ -434,6 +434,32 @@ async fn the_openapi_document_describes_every_api_route() {
     );
 }
 
+/// A body valid under the document is not refused for its shape: the rules the server enforces
+/// on a new CV's title and slug are in the document too.
+#[tokio::test]
+async fn the_openapi_document_states_the_rules_for_a_new_cv() {
+    let app = spawn_app().await;
+    let document = json(send(app.api(Method::GET, "/api/openapi.json", None)).await).await;
+    let schema = &document["components"]["schemas"]["NewCv"];
+    let validator = jsonschema::validator_for(schema).expect("the schema compiles");
+    for refused in [
+        json!({"title": "", "slug": "main"}),
+        json!({"title": "   ", "slug": "main"}),
+        json!({"title": "a\0b", "slug": "main"}),
+        json!({"title": "two\nlines", "slug": "main"}),
+        json!({"title": "x".repeat(101), "slug": "main"}),
+        json!({"title": "Main", "slug": ""}),
+        json!({"title": "Main", "slug": "Main CV"}),
+        json!({"title": "Main", "slug": "x".repeat(41)}),
+    ] {
+        assert!(
+            !validator.is_valid(&refused),
+            "{refused} is refused by the document"
+        );
+    }
+    assert!(validator.is_valid(&json!({"title": "Main CV", "slug": "main-2026"})));
+}
+
 // ---------- The txtcv CLI (crates.io, 0.4.0), request for request ----------
 
 /// The headers txtcv 0.4.0 sends (ureq 3.1.4 underneath), as captured from the binary against a

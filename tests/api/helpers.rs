@@ -81,7 +81,7 @@ async fn spawn(adjust: impl FnOnce(&mut Settings), with_worker: bool) -> TestApp
     }
     TestApp {
         port,
-        address: format!("http://127.0.0.1:{port}"),
+        address: format!("http://localhost:{port}"),
         db: pool,
         db_name,
         database_url: url,

@@ -177,7 +177,7 @@ async fn second_web_process(app: &TestApp) -> String {
     let second = Application::build(app.settings.clone(), app.db.clone())
         .await
         .expect("a second web process builds");
-    let address = format!("http://127.0.0.1:{}", second.port());
+    let address = format!("http://localhost:{}", second.port());
     let shutdown = tokio_util::sync::CancellationToken::new();
     tokio::spawn(second.run_until_stopped(shutdown.child_token()));
     std::mem::forget(shutdown);

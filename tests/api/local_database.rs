@@ -83,3 +83,43 @@ impl Drop for ScratchCluster {
         std::fs::remove_dir_all(&self.data_root).ok();
     }
 }
+
+/// A `DATABASE_URL` without a user name (`postgres:///txtcv?host=/var/run/postgresql`) connects
+/// as the operating-system user, as `psql` does, not as a made-up one.
+#[tokio::test]
+async fn a_database_url_without_a_user_connects_as_the_operating_system_user() {
+    let settings = crate::helpers::test_settings();
+    let cluster = db::local_cluster(&settings.database)
+        .await
+        .expect("the local cluster starts");
+    let as_superuser = cluster.url_for("postgres");
+    let os_user = whoami::username().expect("the OS user is known");
+    let mut admin = PgConnection::connect(&as_superuser).await.unwrap();
+    let role_exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
+            .bind(&os_user)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    if !role_exists {
+        // Several tests may get here at once; a role created meanwhile is fine.
+        let create = format!("create role \"{os_user}\" login");
+        let _ = sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(&mut admin)
+            .await;
+    }
+
+    let without_user = as_superuser.replacen("postgres@", "", 1);
+    assert!(
+        without_user.starts_with("postgres://localhost:"),
+        "{without_user}"
+    );
+    let pool = db::connect(&without_user, &settings.database)
+        .await
+        .expect("connects as the OS user");
+    let current: String = sqlx::query_scalar("select current_user::text")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(current, os_user);
+}

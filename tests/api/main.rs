@@ -7,6 +7,7 @@ mod admin;
 mod api;
 mod browser;
 mod cli;
+mod control_characters;
 mod cover_letters;
 mod cv_history;
 mod fast_paths;

@@ -78,7 +78,7 @@ async fn web_process(app: &TestApp) -> WebProcess {
         .env("TXTCV__SERVER__PORT", port.to_string())
         .spawn()
         .expect("the web process starts");
-    let address = format!("http://127.0.0.1:{port}");
+    let address = format!("http://localhost:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let ready = client()

@@ -85,7 +85,7 @@ async fn cross_origin_posts_are_refused() {
 async fn same_origin_and_non_browser_posts_pass() {
     let app = spawn_app().await;
     app.signed_up("ada").await;
-    let own_origin = format!("http://127.0.0.1:{}", app.port);
+    let own_origin = format!("http://localhost:{}", app.port);
 
     for headers in [
         vec![("sec-fetch-site", "same-origin".to_owned())],
@@ -107,4 +107,48 @@ async fn bodies_over_the_limit_are_refused_with_413() {
     let huge = "x".repeat(app.settings.server.body_limit_bytes + 1);
     let response = app.signup(&client(), "ada", "ada@example.org", &huge).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// Host-header injection and DNS rebinding: a name that is neither the app's nor a CV host's
+/// reaches nothing but the health checks, which load balancers call by address.
+#[tokio::test]
+async fn a_host_we_do_not_serve_is_421() {
+    let app = spawn_app().await;
+    app.signed_up("ada").await;
+    let port = app.port;
+    for host in [
+        format!("evil.example:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("localhost.evil.example:{port}"),
+        format!("a.b.localhost:{port}"),
+        format!("localhost:{port}x"),
+    ] {
+        for path in ["/", "/login", "/dashboard", "/api/cv"] {
+            let response = client()
+                .get(app.url(path))
+                .header(reqwest::header::HOST, &host)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::MISDIRECTED_REQUEST,
+                "{host}{path}"
+            );
+            assert!(body(response).await.contains("answers only to localhost"));
+        }
+    }
+    let health = client()
+        .get(app.url("/healthz"))
+        .header(reqwest::header::HOST, format!("10.0.0.7:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let own = client().get(app.url("/login")).send().await.unwrap();
+    assert_eq!(
+        own.status(),
+        StatusCode::OK,
+        "the app's own name still works"
+    );
 }

@@ -1,10 +1,11 @@
 //! Our own rules for a CV, on top of the JSON Resume schema: links a browser may follow safely,
-//! dates that exist, and sizes a page can show.
+//! dates that exist, sizes a page can show, and text without control characters.
 
 use serde_json::Value;
 use time::{Date, Month};
 
 use super::document::{DATE_SHAPE, Problem};
+use crate::domain::text::{Lines, refuse_control_characters};
 
 /// Longer than any sensible summary; keeps one field from swallowing the page.
 const MAX_STRING_CHARS: usize = 10_000;
@@ -34,6 +35,9 @@ fn walk(value: &Value, pointer: &str, key: Option<&str>, problems: &mut Vec<Prob
                         "This text is {chars} characters long; the limit is {MAX_STRING_CHARS}."
                     ),
                 ));
+            }
+            if let Err(error) = refuse_control_characters(text, Lines::Many) {
+                problems.push(Problem::at(pointer, error.to_string()));
             }
             match key {
                 Some("url") => check_url(pointer, text, problems),
@@ -174,6 +178,17 @@ mod tests {
         assert!(matches!(partial_date("2024-00-10"), Err(DateError::Month)));
         assert!(matches!(partial_date("2023-02-29"), Err(DateError::Day)));
         assert!(matches!(partial_date("2024-04-31"), Err(DateError::Day)));
+    }
+
+    #[test]
+    fn control_characters_are_refused_where_they_are() {
+        let document = json!({"basics": {"name": "Ada\u{0}", "summary": "Two\nlines\tand a tab"}});
+        let found = messages_at(document, "/basics/name");
+        assert!(found[0].contains("U+0000"), "{found:?}");
+        assert_eq!(
+            check(&json!({"basics": {"summary": "Two\nlines\tok"}})),
+            vec![]
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::{
     page_number, reports::ReportView,
 };
 use crate::{
-    domain::{AccountStatus, moderation::Text},
+    domain::{AccountStatus, Username, moderation::Text},
     moderation::{self, Action, ActionError},
     state::AppState,
     store::{
@@ -85,7 +85,7 @@ async fn list(
 ) -> Result<Html<String>, AppError> {
     let status = parse_status(query.status.as_deref());
     let filter = AccountFilter {
-        search: filter_value(&query.q),
+        search: filter_value("search", &query.q)?,
         status,
     };
     let page = page_number(query.page.as_deref());
@@ -133,8 +133,10 @@ struct AccountPage {
     events: Vec<EventView>,
 }
 
+/// The account an admin page is about. An address that cannot be a username is not looked up.
 async fn target(state: &AppState, username: &str) -> Result<User, AppError> {
-    users::find_by_username(&state.db, username)
+    let username = Username::parse(username).map_err(|_| AppError::NotFound)?;
+    users::find_by_username(&state.db, &username)
         .await?
         .ok_or(AppError::NotFound)
 }

@@ -66,8 +66,8 @@ async fn audit_log(
     Query(query): Query<AuditQuery>,
 ) -> Result<Html<String>, AppError> {
     let filter = Filter {
-        admin: filter_value(&query.admin),
-        target: filter_value(&query.target),
+        admin: filter_value("admin filter", &query.admin)?,
+        target: filter_value("account filter", &query.target)?,
     };
     let page = page_number(query.page.as_deref());
     let (entries, total) = audit::list(&state.db, &filter, PAGE_SIZE, offset(page)).await?;

@@ -28,6 +28,7 @@ use super::{
 };
 use crate::{
     auth::{AuthSession, Permission},
+    domain::text::{Lines, refuse_control_characters},
     moderation::ActionError,
     state::AppState,
     store::users::User,
@@ -138,9 +139,20 @@ impl Pagination {
     }
 }
 
-/// A filter field: trimmed, and `None` when empty.
-fn filter_value(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+/// A filter field, named `field` in errors: trimmed, `None` when empty, refused when it holds a
+/// control character (nothing could match it, and PostgreSQL cannot take a NUL).
+fn filter_value<'a>(
+    field: &'static str,
+    value: &'a Option<String>,
+) -> Result<Option<&'a str>, AppError> {
+    let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
+    if let Some(value) = value {
+        refuse_control_characters(value, Lines::One).map_err(|error| AppError::Invalid {
+            field,
+            message: error.to_string(),
+        })?;
+    }
+    Ok(value)
 }
 
 /// Leaves the outcome of a moderation action for the next page: `success` when it was done, the

@@ -122,8 +122,17 @@ pub struct CvUpdate {
 /// The body of `POST /api/cv`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewCv {
+    /// What the CV is called in lists: one line of 1–100 characters, not only spaces, without
+    /// control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     title: String,
-    /// 1–40 characters of a-z, 0-9 and -, unique in your account.
+    /// 1–40 characters of a-z, 0-9 and -, unique in your account; `api`, `healthz`, `readyz`
+    /// and `static` are reserved.
+    #[schema(min_length = 1, max_length = 40, pattern = "^[a-z0-9-]+$")]
     slug: String,
     /// A JSON Resume document to save as the first version.
     #[schema(value_type = Option<Object>)]
