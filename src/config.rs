@@ -52,6 +52,7 @@ pub struct Settings {
     pub api: ApiSettings,
     pub cvs: CvSettings,
     pub mail: MailSettings,
+    pub github: GitHubSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -174,6 +175,20 @@ pub struct MailSettings {
     pub retry_backoff_ms: u64,
 }
 
+/// Sign in with GitHub, as an OAuth App. Off (no button, routes 404) until `client_id` is set.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GitHubSettings {
+    pub client_id: Option<String>,
+    /// From `TXTCV__GITHUB__CLIENT_SECRET` only.
+    pub client_secret: Option<SecretString>,
+    /// GitHub's, unless tests or GitHub Enterprise point elsewhere.
+    pub authorize_url: String,
+    pub token_url: String,
+    pub api_url: String,
+    /// For each call to GitHub while a browser waits.
+    pub timeout_secs: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LlmProviderKind {
@@ -286,6 +301,11 @@ impl Settings {
         anyhow::ensure!(
             self.llm.max_attempts >= 1,
             "invalid configuration: llm.max_attempts must be at least 1"
+        );
+        anyhow::ensure!(
+            self.github.client_id.is_none() || self.github.client_secret.is_some(),
+            "invalid configuration: github.client_id is set but github.client_secret is not (set \
+             TXTCV__GITHUB__CLIENT_SECRET)"
         );
         anyhow::ensure!(
             self.worker.interrupted_after_secs > self.llm.timeout_secs,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod cv_saves;
 pub mod db;
 pub mod domain;
+pub mod github;
 pub mod jobs;
 pub mod llm;
 pub mod localdb;

@@ -148,8 +148,9 @@ async fn create_admin(
     let new = NewUser {
         username: &username,
         email: &email,
-        password_hash: &hash,
+        password_hash: Some(&hash),
         role: Role::Admin,
+        email_confirmed: false,
     };
     let user = users::insert(db, new)
         .await

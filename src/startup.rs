@@ -15,6 +15,7 @@ use crate::{
     clock::Clock,
     config::{Profile, Settings},
     cv_saves, db,
+    github::GitHub,
     jobs::{self, JobContext},
     llm, mail,
     state::AppState,
@@ -57,6 +58,7 @@ impl Application {
         page_views.flush_periodically(db.clone());
         let state = AppState {
             hasher: Hasher::new(settings.auth.max_concurrent_hashes)?,
+            github: GitHub::from_settings(&settings.github)?.map(Arc::new),
             settings: Arc::new(settings),
             db,
             rendered_pages: RenderedPages::new(RENDERED_PAGES_MAX_BYTES),

@@ -8,6 +8,7 @@ use crate::{
     cache::Caches,
     clock::Clock,
     config::Settings,
+    github::GitHub,
     web::{PageViews, RenderedPages},
 };
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub caches: Caches,
     /// What expiring links are measured against.
     pub clock: Clock,
+    /// Sign in with GitHub, when configured.
+    pub github: Option<Arc<GitHub>>,
 }
 
 impl FromRef<AppState> for PgPool {

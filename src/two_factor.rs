@@ -11,7 +11,7 @@ use tower_sessions::session::Id;
 use uuid::Uuid;
 
 use crate::{
-    domain::{OneTimeCode, RECOVERY_CODES, RecoveryCode, SecondFactor, TotpSecret},
+    domain::{FirstFactor, OneTimeCode, RECOVERY_CODES, RecoveryCode, SecondFactor, TotpSecret},
     store::{sessions, two_factor, users::User},
 };
 
@@ -154,15 +154,19 @@ pub struct PendingLogin {
     password: String,
     /// Where to go once signed in (a local path, or empty).
     pub next: String,
+    /// What the login proved before the code was asked for.
+    #[serde(default)]
+    pub first: FirstFactor,
 }
 
 impl PendingLogin {
-    pub fn new(user: &User, now: OffsetDateTime, next: String) -> Self {
+    pub fn new(user: &User, first: FirstFactor, now: OffsetDateTime, next: String) -> Self {
         Self {
             user_id: user.id,
             started_at: now.unix_timestamp(),
             password: password_digest(user),
             next,
+            first,
         }
     }
 
@@ -183,7 +187,7 @@ impl PendingLogin {
 }
 
 fn password_digest(user: &User) -> String {
-    Sha256::digest(user.password_hash.as_bytes())
+    Sha256::digest(user.password_hash.as_deref().unwrap_or_default().as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -190,7 +190,9 @@ impl Backend {
         password: SecretString,
         client: IpAddr,
     ) -> Result<Result<bool, Duration>, BackendError> {
-        let hash = user.map(|u| u.password_hash.clone());
+        // An account without a password is checked like an unknown one: never a match, in the
+        // same time.
+        let hash = user.and_then(|u| u.password_hash.clone());
         let right = async { Ok(self.hasher.verify(password, hash).await?) };
         self.throttled(account, client, right).await
     }

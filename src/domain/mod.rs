@@ -21,8 +21,8 @@ pub use cover_letter::{CoverLetterStatus, LetterDetails, LetterDetailsErrors};
 pub use cv_slug::{CvSlug, CvSlugError, CvTitle, CvTitleError};
 pub use email::{Email, EmailError};
 pub use password::{NewPassword, PasswordError};
-pub use secret::LinkSecret;
-pub use security_event::{EventKind, SignInFactors};
+pub use secret::{LinkSecret, random_hex};
+pub use security_event::{EventKind, FirstFactor, SecondStep, SignInFactors};
 pub use two_factor::{
     CodeError, OneTimeCode, RECOVERY_CODES, RecoveryCode, SecondFactor, TotpSecret,
 };

@@ -21,9 +21,11 @@ pub enum EventKind {
     EmailChanged,
     SessionEnded,
     AccessTokenCreated,
+    GitHubLinked,
+    GitHubUnlinked,
 }
 
-const ALL: [EventKind; 16] = [
+const ALL: [EventKind; 18] = [
     EventKind::SignedIn,
     EventKind::SignInFailed,
     EventKind::SignedOut,
@@ -40,6 +42,8 @@ const ALL: [EventKind; 16] = [
     EventKind::EmailChanged,
     EventKind::SessionEnded,
     EventKind::AccessTokenCreated,
+    EventKind::GitHubLinked,
+    EventKind::GitHubUnlinked,
 ];
 
 impl EventKind {
@@ -61,6 +65,8 @@ impl EventKind {
             Self::EmailChanged => "email-changed",
             Self::SessionEnded => "session-ended",
             Self::AccessTokenCreated => "access-token-created",
+            Self::GitHubLinked => "github-linked",
+            Self::GitHubUnlinked => "github-unlinked",
         }
     }
 
@@ -83,12 +89,17 @@ impl EventKind {
             Self::EmailChanged => "Email address changed",
             Self::SessionEnded => "Session ended",
             Self::AccessTokenCreated => "Access token created",
+            Self::GitHubLinked => "GitHub account linked",
+            Self::GitHubUnlinked => "GitHub account unlinked",
         }
     }
 
     /// Whether the event is one the owner should look at twice.
     pub fn is_warning(self) -> bool {
-        matches!(self, Self::SignInFailed | Self::TwoFactorDisabled)
+        matches!(
+            self,
+            Self::SignInFailed | Self::TwoFactorDisabled | Self::GitHubUnlinked
+        )
     }
 }
 
@@ -102,20 +113,45 @@ impl TryFrom<String> for EventKind {
     }
 }
 
+/// What a sign-in proved first: something the person knows, or an account elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum FirstFactor {
+    #[default]
+    Password,
+    GitHub,
+}
+
+/// The second step of a sign-in with two-factor on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondStep {
+    Code,
+    RecoveryCode,
+}
+
 /// How a sign-in was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignInFactors {
-    Password,
-    PasswordAndCode,
-    PasswordAndRecoveryCode,
+pub struct SignInFactors {
+    pub first: FirstFactor,
+    pub second: Option<SecondStep>,
 }
 
 impl SignInFactors {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Password => "with the password",
-            Self::PasswordAndCode => "with the password and an app code",
-            Self::PasswordAndRecoveryCode => "with the password and a recovery code",
+    pub fn only(first: FirstFactor) -> Self {
+        Self {
+            first,
+            second: None,
+        }
+    }
+
+    pub fn describe(self) -> String {
+        let first = match self.first {
+            FirstFactor::Password => "with the password",
+            FirstFactor::GitHub => "with GitHub",
+        };
+        match self.second {
+            None => first.to_owned(),
+            Some(SecondStep::Code) => format!("{first} and an app code"),
+            Some(SecondStep::RecoveryCode) => format!("{first} and a recovery code"),
         }
     }
 }
@@ -123,6 +159,19 @@ impl SignInFactors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn factors_are_described_in_words() {
+        let github_and_code = SignInFactors {
+            first: FirstFactor::GitHub,
+            second: Some(SecondStep::Code),
+        };
+        assert_eq!(github_and_code.describe(), "with GitHub and an app code");
+        assert_eq!(
+            SignInFactors::only(FirstFactor::Password).describe(),
+            "with the password"
+        );
+    }
 
     #[test]
     fn every_kind_reads_back_as_itself() {

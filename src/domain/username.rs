@@ -88,6 +88,25 @@ impl Username {
         Ok(Self(name))
     }
 
+    /// A GitHub login fitted to these rules, to propose at a first sign-in with GitHub: folded
+    /// to lowercase, other characters made hyphens, at most 30 characters. It may still be
+    /// taken, reserved or too short; the person can change it.
+    pub fn fitted(login: &str) -> String {
+        let mut fitted = String::new();
+        for c in login.trim().to_lowercase().chars() {
+            let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '-'
+            };
+            if !(c == '-' && (fitted.is_empty() || fitted.ends_with('-'))) {
+                fitted.push(c);
+            }
+        }
+        fitted.truncate(30);
+        fitted.trim_end_matches('-').to_owned()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -108,6 +127,19 @@ impl AsRef<str> for Username {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn github_logins_are_fitted_to_the_rules() {
+        assert_eq!(Username::fitted("Octo-Cat"), "octo-cat");
+        assert_eq!(Username::fitted("ada_lovelace--1815"), "ada-lovelace-1815");
+        assert_eq!(Username::fitted("-x-"), "x");
+        assert_eq!(Username::fitted(&"a".repeat(39)), "a".repeat(30));
+        assert_eq!(
+            Username::fitted(&format!("{}-b", "a".repeat(29))),
+            "a".repeat(29)
+        );
+        assert!(Username::parse(&Username::fitted("Zoë.Dev")).is_ok());
+    }
 
     #[test]
     fn accepts_and_case_folds_a_good_name() {

@@ -8,6 +8,7 @@ pub mod auth_attempts;
 pub mod cover_letters;
 pub mod cvs;
 pub mod evictions;
+pub mod github_accounts;
 pub mod job_queue;
 pub mod mails;
 pub mod moderation;

@@ -11,7 +11,8 @@ pub struct User {
     pub id: Uuid,
     pub username: String,
     pub email: String,
-    pub password_hash: String,
+    /// `None` for an account made by signing in with GitHub, until its owner sets a password.
+    pub password_hash: Option<String>,
     #[sqlx(try_from = "String")]
     pub role: Role,
     #[sqlx(try_from = "String")]
@@ -23,6 +24,10 @@ pub struct User {
 }
 
 impl User {
+    pub fn has_password(&self) -> bool {
+        self.password_hash.is_some()
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
@@ -51,8 +56,10 @@ impl fmt::Debug for User {
 pub struct NewUser<'a> {
     pub username: &'a Username,
     pub email: &'a Email,
-    pub password_hash: &'a str,
+    pub password_hash: Option<&'a str>,
     pub role: Role,
+    /// Whether the address is confirmed already (GitHub vouched for it).
+    pub email_confirmed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,14 +74,15 @@ pub enum InsertUserError {
 
 pub async fn insert(db: impl PgExecutor<'_>, new: NewUser<'_>) -> Result<User, InsertUserError> {
     sqlx::query_as(
-        "insert into users (id, username, email, password_hash, role)
-         values ($1, $2, $3, $4, $5) returning *",
+        "insert into users (id, username, email, password_hash, role, email_confirmed_at)
+         values ($1, $2, $3, $4, $5, case when $6 then now() end) returning *",
     )
     .bind(Uuid::new_v4())
     .bind(new.username.as_str())
     .bind(new.email.as_str())
     .bind(new.password_hash)
     .bind(new.role.as_str())
+    .bind(new.email_confirmed)
     .fetch_one(db)
     .await
     .map_err(|error| match constraint_of(&error) {

@@ -23,7 +23,7 @@ use super::{
 use crate::{
     accounts,
     auth::{AuthSession, Credentials, LoginOutcome},
-    domain::{Email, EventKind, NewPassword, Role, SignInFactors, Username},
+    domain::{Email, EventKind, FirstFactor, NewPassword, Role, SignInFactors, Username},
     state::AppState,
     store::{
         auth_attempts::{self, Limit, Scope, Verdict},
@@ -48,6 +48,7 @@ struct SignupPage {
     username: String,
     email: String,
     errors: SignupErrors,
+    github: Option<String>,
 }
 
 #[derive(Default)]
@@ -70,12 +71,16 @@ struct SignupForm {
     password: String,
 }
 
-async fn signup_page(layout: Layout) -> Result<Html<String>, AppError> {
+async fn signup_page(
+    State(state): State<AppState>,
+    layout: Layout,
+) -> Result<Html<String>, AppError> {
     let page = SignupPage {
         layout,
         username: String::new(),
         email: String::new(),
         errors: SignupErrors::default(),
+        github: github_link(&state, ""),
     };
     Ok(Html(page.render()?))
 }
@@ -97,15 +102,9 @@ async fn signup(
         password: password.as_ref().err().map(ToString::to_string),
     };
     if let Ok(name) = &username
-        && moderation::blocked_until(&state.db, name.as_str())
-            .await?
-            .is_some()
+        && let Some(problem) = username_problem(&state, name).await?
     {
-        errors.username = Some(
-            "That username belonged to a deleted account and cannot be taken again yet. Please \
-             choose another."
-                .into(),
-        );
+        errors.username = Some(problem);
     }
     if let (Ok(username), Ok(email), Ok(password), false) =
         (&username, &email, &password, errors.any())
@@ -129,8 +128,9 @@ async fn signup(
         let new = NewUser {
             username,
             email,
-            password_hash: &hash,
+            password_hash: Some(&hash),
             role: Role::Member,
+            email_confirmed: false,
         };
         // The account and its confirmation mail exist together or not at all.
         let mut tx = state.db.begin().await?;
@@ -139,7 +139,14 @@ async fn signup(
                 let app_url = PublicUrls::from_headers(&state.settings.server, &headers).app();
                 accounts::send_confirmation(&mut tx, &user, &app_url, state.clock.now()).await?;
                 tx.commit().await?;
-                sign_in(&state, &mut auth, &user, &origin, SignInFactors::Password).await?;
+                sign_in(
+                    &state,
+                    &mut auth,
+                    &user,
+                    &origin,
+                    SignInFactors::only(FirstFactor::Password),
+                )
+                .await?;
                 let welcome = format!(
                     "Welcome to txtcv, {}! We sent a link to {} to confirm your address.",
                     user.username, user.email
@@ -163,8 +170,22 @@ async fn signup(
         username: form.username,
         email: form.email,
         errors,
+        github: github_link(&state, ""),
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+}
+
+/// What stops a valid username from being taken, besides another account holding it.
+pub(super) async fn username_problem(
+    state: &AppState,
+    username: &Username,
+) -> Result<Option<String>, AppError> {
+    let blocked = moderation::blocked_until(&state.db, username.as_str()).await?;
+    Ok(blocked.map(|_| {
+        "That username belonged to a deleted account and cannot be taken again yet. Please \
+         choose another."
+            .to_owned()
+    }))
 }
 
 #[derive(Template)]
@@ -174,6 +195,34 @@ struct LoginPage {
     login: String,
     next: String,
     error: Option<String>,
+    /// Where "Sign in with GitHub" goes, when GitHub sign-in is configured.
+    github: Option<String>,
+}
+
+/// The link to sign in with GitHub and come back to `next`, when it is configured.
+fn github_link(state: &AppState, next: &str) -> Option<String> {
+    state.github.as_ref().map(|_| match next {
+        "" => "/auth/github".to_owned(),
+        next => format!("/auth/github?next={}", super::form::url_encode(next)),
+    })
+}
+
+/// The login page with `message` above the form: where a sign-in that went wrong elsewhere
+/// (at GitHub, say) lands.
+pub(super) fn login_error(
+    state: &AppState,
+    layout: Layout,
+    status: StatusCode,
+    message: String,
+) -> Result<Response, AppError> {
+    let page = LoginPage {
+        layout,
+        login: String::new(),
+        next: String::new(),
+        error: Some(message),
+        github: github_link(state, ""),
+    };
+    Ok((status, Html(page.render()?)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -190,6 +239,7 @@ struct LoginForm {
 }
 
 async fn login_page(
+    State(state): State<AppState>,
     layout: Layout,
     Query(query): Query<NextQuery>,
 ) -> Result<Html<String>, AppError> {
@@ -202,6 +252,7 @@ async fn login_page(
     let page = LoginPage {
         layout,
         login: String::new(),
+        github: github_link(&state, &next),
         next,
         error: None,
     };
@@ -215,11 +266,13 @@ async fn login(
     RequestOrigin(origin): RequestOrigin,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
+    let next = local_path(&form.next).unwrap_or_default();
     let page = |error: String| LoginPage {
         layout: layout.clone(),
         login: form.login.clone(),
-        next: local_path(&form.next).unwrap_or_default().to_owned(),
+        next: next.to_owned(),
         error: Some(error),
+        github: github_link(&state, next),
     };
 
     let credentials = Credentials {
@@ -234,13 +287,22 @@ async fn login(
         .map_err(anyhow::Error::from)?;
     match outcome {
         LoginOutcome::SignedIn(user) => {
-            sign_in(&state, &mut auth, &user, &origin, SignInFactors::Password).await?;
+            sign_in(
+                &state,
+                &mut auth,
+                &user,
+                &origin,
+                SignInFactors::only(FirstFactor::Password),
+            )
+            .await?;
             let next = local_path(&form.next).unwrap_or("/dashboard");
             Ok(Redirect::to(next).into_response())
         }
         LoginOutcome::SecondFactorNeeded(user) => {
             let next = local_path(&form.next).unwrap_or_default().to_owned();
-            super::two_factor::ask_for_second_factor(&state, &auth.session, &user, next).await
+            let first = FirstFactor::Password;
+            super::two_factor::ask_for_second_factor(&state, &auth.session, &user, first, next)
+                .await
         }
         LoginOutcome::Suspended => {
             let message =
@@ -302,7 +364,7 @@ pub(super) async fn sign_in(
     super::reauth::mark_authenticated(&auth.session, state.clock.now()).await?;
     users::record_login(&state.db, user.id).await?;
     let kind = EventKind::SignedIn;
-    security_events::record(&state.db, user.id, kind, factors.describe(), origin).await?;
+    security_events::record(&state.db, user.id, kind, &factors.describe(), origin).await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ mod email_confirmation;
 mod error;
 mod form;
 mod format;
+mod github;
 mod health;
 mod host;
 mod layout;
@@ -220,6 +221,7 @@ fn app_router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(report::router())
         .merge(settings::router())
+        .merge(github::router())
         .merge(sessions::router())
         .merge(security_log::router())
         .merge(cvs::router())

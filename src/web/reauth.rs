@@ -52,6 +52,10 @@ async fn is_recent(session: &Session, now: OffsetDateTime) -> bool {
 pub(super) struct Reauth {
     pub password: bool,
     pub code: bool,
+    /// An account without a password and without two-factor sign-in confirms by signing in
+    /// with GitHub again.
+    pub github: bool,
+    has_password: bool,
 }
 
 impl Reauth {
@@ -61,21 +65,28 @@ impl Reauth {
         auth: &AuthSession,
         user: &User,
     ) -> Result<Self, AppError> {
+        let has_password = user.has_password();
         if is_recent(&auth.session, state.clock.now()).await {
-            return Ok(Self::default());
+            return Ok(Self {
+                has_password,
+                ..Self::default()
+            });
         }
+        let code = auth
+            .backend
+            .has_second_factor(user)
+            .await
+            .map_err(anyhow::Error::from)?;
         Ok(Self {
-            password: true,
-            code: auth
-                .backend
-                .has_second_factor(user)
-                .await
-                .map_err(anyhow::Error::from)?,
+            password: has_password,
+            code,
+            github: !has_password && !code,
+            has_password,
         })
     }
 
     pub fn any(self) -> bool {
-        self.password || self.code
+        self.password || self.code || self.github
     }
 
     /// For a form that asks for the password in a field of its own, always.
@@ -86,12 +97,18 @@ impl Reauth {
         }
     }
 
-    /// For a form that asks for the password however recently the session signed in.
+    /// For a form that asks for the password however recently the session signed in (when the
+    /// account has one).
     pub fn with_password(self) -> Self {
         Self {
-            password: true,
+            password: self.has_password,
             ..self
         }
+    }
+
+    /// The password a form that always asks for it carries, when the account has one.
+    pub fn always<'a>(user: &User, password: &'a str) -> Option<&'a str> {
+        user.has_password().then_some(password)
     }
 }
 
@@ -109,6 +126,8 @@ pub(super) struct ReauthFields {
 pub(super) struct ReauthErrors {
     pub password: Option<String>,
     pub code: Option<String>,
+    /// Set when only a fresh sign-in with GitHub can confirm the change.
+    pub github: Option<String>,
 }
 
 /// Whether the session may make a sensitive change now: it signed in or confirmed recently, or
@@ -125,6 +144,12 @@ pub(super) async fn confirm(
     always_password: Option<&str>,
 ) -> Result<Result<(), ReauthErrors>, AppError> {
     let needed = Reauth::needed(state, auth, user).await?;
+    if needed.github {
+        return Ok(Err(ReauthErrors {
+            github: Some("Sign in with GitHub again to confirm this change.".into()),
+            ..ReauthErrors::default()
+        }));
+    }
     let password = always_password.or(needed.password.then_some(fields.password.as_str()));
     // A code that cannot be one is refused before any check, so a typo costs no attempt.
     let factor = if needed.code {
@@ -136,6 +161,7 @@ pub(super) async fn confirm(
                     password: password
                         .is_some_and(str::is_empty)
                         .then(|| "Enter your password.".to_owned()),
+                    github: None,
                 }));
             }
         }
@@ -147,7 +173,7 @@ pub(super) async fn confirm(
     {
         return Ok(Err(ReauthErrors {
             password: Some("That is not your password.".into()),
-            code: None,
+            ..ReauthErrors::default()
         }));
     }
     if let Some(factor) = factor {
@@ -161,8 +187,8 @@ pub(super) async fn confirm(
             PasswordCheck::Wrong => {
                 record_failure(state, user, origin, "a wrong code, confirming a change").await?;
                 return Ok(Err(ReauthErrors {
-                    password: None,
                     code: Some("That code is not right, or was used already.".into()),
+                    ..ReauthErrors::default()
                 }));
             }
             PasswordCheck::Throttled(wait) => {

@@ -29,6 +29,7 @@ use crate::{
     mail,
     state::AppState,
     store::{
+        github_accounts::{self, GitHubAccount},
         moderation, security_events, sessions,
         users::{self, User},
     },
@@ -55,6 +56,9 @@ struct SettingsPage {
     reauth: Reauth,
     errors: Errors,
     block_days: i64,
+    /// Whether GitHub sign-in is configured, and the account linked, if any.
+    github_enabled: bool,
+    github: Option<GitHubAccount>,
 }
 
 #[derive(Default)]
@@ -66,6 +70,8 @@ struct Errors {
     email: Option<String>,
     email_reauth: ReauthErrors,
     delete: ReauthErrors,
+    /// Linking GitHub reports its errors as a flash; its fields start empty.
+    github: ReauthErrors,
 }
 
 async fn render(
@@ -82,6 +88,8 @@ async fn render(
         email: email.unwrap_or_default(),
         pending_email: accounts::pending_email_change(&state.db, &user, state.clock.now()).await?,
         reauth: Reauth::needed(state, auth, &user).await?,
+        github_enabled: state.github.is_some(),
+        github: github_accounts::of_owner(&state.db, user.id).await?,
         user,
         errors,
         block_days: state.settings.moderation.username_block_days,
@@ -135,7 +143,7 @@ async fn change_password(
         password: String::new(),
         code: form.code,
     };
-    let current = Some(form.current_password.as_str());
+    let current = Reauth::always(&user, &form.current_password);
     if let Err(errors) = reauth::confirm(&state, &auth, &user, &origin, &fields, current).await? {
         let errors = Errors {
             current_password: errors
@@ -143,7 +151,7 @@ async fn change_password(
                 .map(|_| "That is not your current password.".to_owned()),
             password_reauth: ReauthErrors {
                 password: None,
-                code: errors.code,
+                ..errors
             },
             ..Errors::default()
         };
@@ -251,14 +259,14 @@ async fn delete_account(
     Form(form): Form<ReauthFields>,
 ) -> Result<Response, AppError> {
     // Deleting everything always takes the password, however recently the session signed in.
-    let password = Some(form.password.as_str());
+    let password = Reauth::always(&user, &form.password);
     if let Err(errors) = reauth::confirm(&state, &auth, &user, &origin, &form, password).await? {
         let errors = Errors {
             delete: ReauthErrors {
                 password: errors
                     .password
                     .map(|_| "That is not your password; nothing was deleted.".to_owned()),
-                code: errors.code,
+                ..errors
             },
             ..Errors::default()
         };

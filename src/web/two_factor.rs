@@ -26,7 +26,9 @@ use super::{
 };
 use crate::{
     auth::{AuthSession, PasswordCheck},
-    domain::{EventKind, OneTimeCode, RecoveryCode, SecondFactor, SignInFactors},
+    domain::{
+        EventKind, FirstFactor, OneTimeCode, RecoveryCode, SecondFactor, SecondStep, SignInFactors,
+    },
     state::AppState,
     store::{
         security_events,
@@ -312,13 +314,14 @@ pub(super) async fn ask_for_second_factor(
     state: &AppState,
     session: &Session,
     user: &User,
+    first: FirstFactor,
     next: String,
 ) -> Result<Response, AppError> {
     session
         .cycle_id()
         .await
         .map_err(|e| anyhow::anyhow!("cannot renew the session id: {e}"))?;
-    let pending = PendingLogin::new(user, state.clock.now(), next);
+    let pending = PendingLogin::new(user, first, state.clock.now(), next);
     session
         .insert(PENDING_KEY, pending)
         .await
@@ -411,13 +414,17 @@ async fn login(
     match check {
         PasswordCheck::Right => {
             forget_pending(&auth.session).await?;
-            let factors = match factor {
-                SecondFactor::Code(_) => SignInFactors::PasswordAndCode,
+            let second = match factor {
+                SecondFactor::Code(_) => SecondStep::Code,
                 SecondFactor::Recovery(_) => {
                     let kind = EventKind::RecoveryCodeUsed;
                     security_events::record(&state.db, user.id, kind, "", &origin).await?;
-                    SignInFactors::PasswordAndRecoveryCode
+                    SecondStep::RecoveryCode
                 }
+            };
+            let factors = SignInFactors {
+                first: pending.first,
+                second: Some(second),
             };
             sign_in(&state, &mut auth, &user, &origin, factors).await?;
             let next = super::form::local_path(&pending.next).unwrap_or("/dashboard");
