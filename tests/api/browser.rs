@@ -1,7 +1,8 @@
 //! Stories in a real browser: headless Chromium, driven over WebDriver. This module holds the
 //! harness the stories share and the cover-letter story, which proves what the HTTP tests can only
 //! infer from markup — that htmx really polls the letter's status, swaps the answer in without
-//! reloading the page, and stops polling once the letter is final.
+//! reloading the page, and stops polling once the letter is final. Its submodules tell the other
+//! stories.
 
 use std::{
     net::TcpListener,
@@ -12,6 +13,7 @@ use std::{
 
 use fantoccini::{
     Client, ClientBuilder, Locator,
+    elements::Element,
     error::CmdError,
     wd::{Capabilities, WebDriverCompatibleCommand},
 };
@@ -24,6 +26,8 @@ use crate::{
     helpers::{PASSWORD, TestApp, small_cv, spawn_app_with},
     mock_llm::{MockLlm, Reply, with_openai},
 };
+
+mod two_factor;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -174,6 +178,15 @@ async fn fill(browser: &Client, id: &str, value: &str) -> Result<(), CmdError> {
 async fn submit(browser: &Client, action: &str) -> Result<(), CmdError> {
     let button = format!(r#"form[action="{action}"] button[type="submit"]"#);
     browser.find(Locator::Css(&button)).await?.click().await
+}
+
+/// The element `css` selects, once the page shows it.
+async fn appearing(browser: &Client, css: &str) -> Result<Element, CmdError> {
+    browser
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css(css))
+        .await
 }
 
 /// Waits until the browser is on a path that `arrived` accepts, and returns it.
