@@ -1,8 +1,8 @@
 //! Stories in a real browser: headless Chromium, driven over WebDriver. This module holds the
 //! harness the stories share and the cover-letter story, which proves what the HTTP tests can only
 //! infer from markup — that htmx really polls the letter's status, swaps the answer in without
-//! reloading the page, and stops polling once the letter is final. Its submodules tell the other
-//! stories.
+//! reloading the page, and stops polling once the letter is final. Its submodules sign in with two
+//! factors, and run axe-core on every kind of page.
 
 use std::{
     net::TcpListener,
@@ -27,6 +27,7 @@ use crate::{
     mock_llm::{MockLlm, Reply, with_openai},
 };
 
+mod accessibility;
 mod two_factor;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
