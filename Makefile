@@ -5,6 +5,12 @@
 # Build caches live outside the clone, so a fresh clone (CI's) reuses them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/txtcv-target
 
+AXE_CORE_VERSION := 4.10.3
+AXE_CORE_SHA256 := 880970c081707360e64f34cea25ff91892f5bc95675b0776925b9709dd8a68bb
+AXE_CORE_DIR := $(HOME)/.cache/txtcv-axe
+# Where the accessibility test reads axe-core (it looks in the same place when run by hand).
+export TXTCV_AXE_CORE_JS := $(AXE_CORE_DIR)/node_modules/axe-core/axe.min.js
+
 .PHONY: run test browser bench
 
 ## Start txtcv (web and worker) on http://localhost:8080.
@@ -17,13 +23,26 @@ test: browser
 	cargo clippy --all-targets -- -D warnings
 	cargo test
 
-## The browser tests drive Debian's headless Chromium through chromedriver.
+## The browser tests drive Debian's headless Chromium through chromedriver, and check pages with
+## axe-core: one pinned release from the npm registry, kept outside the clone like the build cache
+## and checked against the hash axe-core publishes for it (its sri-history.json).
 browser:
-	@if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then \
-	  echo "installing chromium and chromium-driver for the browser tests"; \
+	@missing=; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@if ! echo "$(AXE_CORE_SHA256)  $(TXTCV_AXE_CORE_JS)" | sha256sum --check --status 2>/dev/null; then \
+	  echo "fetching axe-core $(AXE_CORE_VERSION) for the accessibility checks"; \
+	  rm -rf "$(AXE_CORE_DIR)" && \
+	  npm install --silent --no-save --no-audit --no-fund --prefix "$(AXE_CORE_DIR)" \
+	    axe-core@$(AXE_CORE_VERSION) && \
+	  echo "$(AXE_CORE_SHA256)  $(TXTCV_AXE_CORE_JS)" | sha256sum --check --quiet; \
 	fi
 
 ## Measure txtcv against nginx serving the same bytes (public page, status polls, jobs, 10,000

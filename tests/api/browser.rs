@@ -1,6 +1,8 @@
-//! The cover-letter story in a real browser: headless Chromium, driven over WebDriver, proves what
-//! the HTTP tests can only infer from markup — that htmx really polls the letter's status, swaps
-//! the answer in without reloading the page, and stops polling once the letter is final.
+//! Stories in a real browser: headless Chromium, driven over WebDriver. This module holds the
+//! harness the stories share and the cover-letter story, which proves what the HTTP tests can only
+//! infer from markup — that htmx really polls the letter's status, swaps the answer in without
+//! reloading the page, and stops polling once the letter is final. Its submodules sign in with two
+//! factors, and run axe-core on every kind of page.
 
 use std::{
     net::TcpListener,
@@ -11,6 +13,7 @@ use std::{
 
 use fantoccini::{
     Client, ClientBuilder, Locator,
+    elements::Element,
     error::CmdError,
     wd::{Capabilities, WebDriverCompatibleCommand},
 };
@@ -23,6 +26,9 @@ use crate::{
     helpers::{PASSWORD, TestApp, small_cv, spawn_app_with},
     mock_llm::{MockLlm, Reply, with_openai},
 };
+
+mod accessibility;
+mod two_factor;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -43,17 +49,28 @@ async fn in_a_browser_a_letter_appears_without_a_reload_and_then_the_page_stops_
     )])
     .await;
     let app = spawn_app_with(with_openai(&mock)).await;
-    let browser = Browser::start().await;
+    in_browser("txtcv-cover-letter.png", |browser| story(app, browser)).await;
+    assert_eq!(mock.calls(), 1, "the letter was written once");
+}
 
+/// Runs `story` in a fresh browser, then saves what the browser shows (as `screenshot`, in the
+/// temporary folder) and shuts it down, whether the story passed or not.
+async fn in_browser<S, F>(screenshot: &str, story: S)
+where
+    S: FnOnce(Client) -> F,
+    F: Future<Output = Result<(), CmdError>> + Send + 'static,
+{
+    let browser = Browser::start().await;
     // In a task of its own, so that a failed assertion still lets the browser be shut down.
-    let outcome = tokio::spawn(story(app, browser.client.clone())).await;
-    browser.save_screenshot(&screenshot_path()).await;
+    let outcome = tokio::spawn(story(browser.client.clone())).await;
+    browser
+        .save_screenshot(&std::env::temp_dir().join(screenshot))
+        .await;
     browser.stop().await;
     match outcome {
         Ok(result) => result.expect("the browser carries out every command"),
         Err(failure) => std::panic::resume_unwind(failure.into_panic()),
     }
-    assert_eq!(mock.calls(), 1, "the letter was written once");
 }
 
 async fn story(app: TestApp, browser: Client) -> Result<(), CmdError> {
@@ -164,6 +181,15 @@ async fn submit(browser: &Client, action: &str) -> Result<(), CmdError> {
     browser.find(Locator::Css(&button)).await?.click().await
 }
 
+/// The element `css` selects, once the page shows it.
+async fn appearing(browser: &Client, css: &str) -> Result<Element, CmdError> {
+    browser
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css(css))
+        .await
+}
+
 /// Waits until the browser is on a path that `arrived` accepts, and returns it.
 async fn wait_for_path(
     browser: &Client,
@@ -254,10 +280,6 @@ impl WebDriverCompatibleCommand for BrowserConsole {
     fn method_and_body(&self, _request_url: &Url) -> (Method, Option<String>) {
         (Method::POST, Some(json!({"type": "browser"}).to_string()))
     }
-}
-
-fn screenshot_path() -> PathBuf {
-    std::env::temp_dir().join("txtcv-cover-letter.png")
 }
 
 /// Headless Chromium in a fresh profile, driven through a chromedriver that this test started.

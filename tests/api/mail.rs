@@ -12,7 +12,7 @@ use crate::{
 };
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
-const CONFIRM: &str = "Confirm your email address for txtcv";
+pub const CONFIRM: &str = "Confirm your email address for txtcv";
 const RESET: &str = "Reset your txtcv password";
 const CHANGED: &str = "Your txtcv password was changed";
 
