@@ -15,6 +15,7 @@ pub mod llm;
 pub mod localdb;
 pub mod mail;
 pub mod moderation;
+pub mod passkeys;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -17,7 +17,7 @@ use crate::{
     cv_saves, db,
     github::GitHub,
     jobs::{self, JobContext},
-    llm, mail,
+    llm, mail, passkeys,
     state::AppState,
     store::{
         account_links, auth_attempts, cover_letters, job_queue, security_events,
@@ -59,6 +59,7 @@ impl Application {
         let state = AppState {
             hasher: Hasher::new(settings.auth.max_concurrent_hashes)?,
             github: GitHub::from_settings(&settings.github)?.map(Arc::new),
+            webauthn: Arc::new(passkeys::relying_party(&settings.server)?),
             settings: Arc::new(settings),
             db,
             rendered_pages: RenderedPages::new(RENDERED_PAGES_MAX_BYTES),

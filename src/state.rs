@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use sqlx::PgPool;
+use webauthn_rs::Webauthn;
 
 use crate::{
     auth::Hasher,
@@ -28,6 +29,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Sign in with GitHub, when configured.
     pub github: Option<Arc<GitHub>>,
+    /// Passkeys: txtcv as the WebAuthn relying party.
+    pub webauthn: Arc<Webauthn>,
 }
 
 impl FromRef<AppState> for PgPool {

@@ -2,6 +2,10 @@
  * - button[data-copy-target]: copy the target element's text/value to the clipboard.
  * - textarea.code-editor: Tab inserts two spaces; Escape then Tab (or Shift+Tab) leaves the field.
  * - form[data-confirm]: ask for confirmation before submitting.
+ * - form[data-passkey="create"|"get"]: run the WebAuthn ceremony whose options the server put in
+ *   the form's script[data-passkey-options], and post the browser's answer in its "credential"
+ *   field. A "get" form with data-passkey-autofill also offers the passkey in the browser's
+ *   autofill, where available (not after a failed try, which would only fail again).
  * Uses event delegation on document so it also works for content swapped in by htmx. */
 (function () {
   "use strict";
@@ -55,4 +59,70 @@
       event.stopImmediatePropagation();
     }
   }, true);
+
+  var autofill = null; // the pending autofill request of a passkey sign-in, if any
+
+  function passkeyOptions(form) {
+    return JSON.parse(form.querySelector("script[data-passkey-options]").textContent);
+  }
+
+  function passkeyFailed(form, message) {
+    var error = form.querySelector("[data-passkey-error]");
+    error.textContent = message;
+    error.hidden = false;
+  }
+
+  function passkeyAnswered(form, credential) {
+    form.elements.credential.value = JSON.stringify(credential.toJSON());
+    form.submit();
+  }
+
+  function passkeyCeremony(form, mediation) {
+    var options = passkeyOptions(form);
+    if (form.dataset.passkey === "create") {
+      return navigator.credentials.create({
+        publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey)
+      });
+    }
+    var request = { publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey) };
+    if (mediation) {
+      autofill = new AbortController();
+      request.mediation = mediation;
+      request.signal = autofill.signal;
+    } else if (autofill) {
+      autofill.abort();
+      autofill = null;
+    }
+    return navigator.credentials.get(request);
+  }
+
+  var passkeysWork = window.PublicKeyCredential &&
+    typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-passkey]") || form.elements.credential.value) return;
+    event.preventDefault();
+    if (!passkeysWork) {
+      passkeyFailed(form, "This browser cannot use passkeys. Please update it, or use another way to sign in.");
+      return;
+    }
+    passkeyCeremony(form, null).then(function (credential) {
+      passkeyAnswered(form, credential);
+    }).catch(function (error) {
+      if (error && error.name === "AbortError") return;
+      passkeyFailed(form, "No passkey was used (" + (error && error.name || "cancelled") + "). You can try again.");
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector('form[data-passkey="get"][data-passkey-autofill]');
+    if (!form || !passkeysWork || !PublicKeyCredential.isConditionalMediationAvailable) return;
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
+      if (!available) return;
+      passkeyCeremony(form, "conditional").then(function (credential) {
+        passkeyAnswered(form, credential);
+      }).catch(function () { /* aborted by the button, or dismissed: the button still works */ });
+    });
+  });
 })();

@@ -23,9 +23,11 @@ pub enum EventKind {
     AccessTokenCreated,
     GitHubLinked,
     GitHubUnlinked,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
-const ALL: [EventKind; 18] = [
+const ALL: [EventKind; 20] = [
     EventKind::SignedIn,
     EventKind::SignInFailed,
     EventKind::SignedOut,
@@ -44,6 +46,8 @@ const ALL: [EventKind; 18] = [
     EventKind::AccessTokenCreated,
     EventKind::GitHubLinked,
     EventKind::GitHubUnlinked,
+    EventKind::PasskeyAdded,
+    EventKind::PasskeyRemoved,
 ];
 
 impl EventKind {
@@ -67,6 +71,8 @@ impl EventKind {
             Self::AccessTokenCreated => "access-token-created",
             Self::GitHubLinked => "github-linked",
             Self::GitHubUnlinked => "github-unlinked",
+            Self::PasskeyAdded => "passkey-added",
+            Self::PasskeyRemoved => "passkey-removed",
         }
     }
 
@@ -91,6 +97,8 @@ impl EventKind {
             Self::AccessTokenCreated => "Access token created",
             Self::GitHubLinked => "GitHub account linked",
             Self::GitHubUnlinked => "GitHub account unlinked",
+            Self::PasskeyAdded => "Passkey added",
+            Self::PasskeyRemoved => "Passkey removed",
         }
     }
 
@@ -98,7 +106,10 @@ impl EventKind {
     pub fn is_warning(self) -> bool {
         matches!(
             self,
-            Self::SignInFailed | Self::TwoFactorDisabled | Self::GitHubUnlinked
+            Self::SignInFailed
+                | Self::TwoFactorDisabled
+                | Self::GitHubUnlinked
+                | Self::PasskeyRemoved
         )
     }
 }
@@ -119,6 +130,8 @@ pub enum FirstFactor {
     #[default]
     Password,
     GitHub,
+    /// Something the person has, unlocked by something they are or know: two factors in one.
+    Passkey,
 }
 
 /// The second step of a sign-in with two-factor on.
@@ -147,6 +160,7 @@ impl SignInFactors {
         let first = match self.first {
             FirstFactor::Password => "with the password",
             FirstFactor::GitHub => "with GitHub",
+            FirstFactor::Passkey => "with a passkey",
         };
         match self.second {
             None => first.to_owned(),

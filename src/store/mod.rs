@@ -13,6 +13,7 @@ pub mod job_queue;
 pub mod mails;
 pub mod moderation;
 pub mod paging;
+pub mod passkeys;
 pub mod public_cvs;
 pub mod reports;
 pub mod security_events;

@@ -156,6 +156,15 @@ pub async fn lock(db: &mut sqlx::PgConnection, id: Uuid) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Whether the account has a password now, as the database says (not a cached copy).
+pub async fn has_password(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select password_hash is not null from users where id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(|found| found.unwrap_or(false))
+}
+
 pub async fn find_by_username(
     db: impl PgExecutor<'_>,
     username: &Username,

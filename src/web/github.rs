@@ -38,7 +38,7 @@ use crate::{
         auth_attempts::{self, Limit, Scope, Verdict},
         github_accounts::{self, LinkError},
         security_events, two_factor,
-        users::{self, InsertUserError, NewUser, User},
+        users::{self, InsertUserError, NewUser},
     },
 };
 
@@ -549,25 +549,25 @@ async fn unlink(
     CurrentUser(user): CurrentUser,
     RequestOrigin(origin): RequestOrigin,
 ) -> Result<Response, AppError> {
-    let (kind, message) = if !has_another_way_in(&user) {
+    // Removed, then counted, in one transaction (see `settings::ways_in`).
+    let mut tx = state.db.begin().await?;
+    let (kind, message) = if !github_accounts::unlink(&mut *tx, user.id).await? {
+        (FlashKind::Info, "No GitHub account was linked.")
+    } else if super::settings::ways_in(&mut tx, &user).await? == 0 {
         (
             FlashKind::Error,
-            "GitHub is your only way to sign in: set a password first, then unlink it.",
+            "GitHub is your only way to sign in: set a password or add a passkey first, then \
+             unlink it.",
         )
-    } else if github_accounts::unlink(&state.db, user.id).await? {
-        security_events::record(&state.db, user.id, EventKind::GitHubUnlinked, "", &origin).await?;
+    } else {
+        let kind = EventKind::GitHubUnlinked;
+        security_events::record(&mut *tx, user.id, kind, "", &origin).await?;
+        tx.commit().await?;
         (
             FlashKind::Success,
             "GitHub is unlinked: it no longer signs you in.",
         )
-    } else {
-        (FlashKind::Info, "No GitHub account was linked.")
     };
     Flash::push(&auth.session, kind, message).await;
     Ok(Redirect::to("/settings").into_response())
-}
-
-/// Whether the account could still be signed in to without GitHub.
-fn has_another_way_in(user: &User) -> bool {
-    user.has_password()
 }

@@ -18,6 +18,7 @@ mod health;
 mod host;
 mod layout;
 mod pages;
+mod passkeys;
 mod password_reset;
 mod public_cv;
 mod reauth;
@@ -222,6 +223,7 @@ fn app_router(state: AppState) -> Router {
         .merge(report::router())
         .merge(settings::router())
         .merge(github::router())
+        .merge(passkeys::router())
         .merge(sessions::router())
         .merge(security_log::router())
         .merge(cvs::router())

@@ -12,6 +12,7 @@ use axum::{
 };
 use secrecy::SecretString;
 use serde::Deserialize;
+use sqlx::PgConnection;
 
 use super::{
     admin::block_for,
@@ -30,7 +31,7 @@ use crate::{
     state::AppState,
     store::{
         github_accounts::{self, GitHubAccount},
-        moderation, security_events, sessions,
+        moderation, passkeys, security_events, sessions,
         users::{self, User},
     },
 };
@@ -95,6 +96,20 @@ async fn render(
         block_days: state.settings.moderation.username_block_days,
     };
     Ok((status, Html(page.render()?)).into_response())
+}
+
+/// How many ways in the account has (its password, GitHub, each passkey). A removal counts
+/// them in its own transaction, after removing, and gives up when none is left; two removals at
+/// once cannot each leave the other as the last way in.
+pub(super) async fn ways_in(db: &mut PgConnection, user: &User) -> Result<i64, AppError> {
+    // The account's row lock makes concurrent removals count one after the other.
+    users::lock(&mut *db, user.id).await?;
+    let password = users::has_password(&mut *db, user.id).await?;
+    let github = github_accounts::of_owner(&mut *db, user.id)
+        .await?
+        .is_some();
+    let passkeys = passkeys::count(&mut *db, user.id).await?;
+    Ok(i64::from(password) + i64::from(github) + passkeys)
 }
 
 async fn page(

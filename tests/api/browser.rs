@@ -2,7 +2,7 @@
 //! harness the stories share and the cover-letter story, which proves what the HTTP tests can only
 //! infer from markup — that htmx really polls the letter's status, swaps the answer in without
 //! reloading the page, and stops polling once the letter is final. Its submodules sign in with two
-//! factors, and run axe-core on every kind of page.
+//! factors and with a passkey, and run axe-core on every kind of page.
 
 use std::{
     net::TcpListener,
@@ -28,6 +28,7 @@ use crate::{
 };
 
 mod accessibility;
+mod passkeys;
 mod two_factor;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

@@ -318,7 +318,10 @@ async fn unlinking_is_refused_while_github_is_the_only_way_in() {
     app.post_form(&octocat, "/settings/github/unlink", &[])
         .await;
     let settings = body(app.get(&octocat, "/settings").await).await;
-    assert!(settings.contains("set a password first"), "{settings}");
+    assert!(
+        settings.contains("set a password or add a passkey first"),
+        "{settings}"
+    );
     assert!(settings.contains("Linked to <strong>octocat</strong>"));
 
     // Just signed in: setting a password asks for nothing more.

@@ -19,6 +19,7 @@ mod local_database;
 mod mail;
 mod mock_github;
 mod mock_llm;
+mod passkeys;
 mod public_cv;
 mod reports;
 mod resumes;

@@ -39,15 +39,16 @@ async fn in_a_browser_every_kind_of_page_passes_axe_core_without_serious_violati
 }
 
 /// Pages anyone sees, with the start of their main heading (to know it is the right page).
-const VISITOR_PAGES: [(&str, &str); 5] = [
+const VISITOR_PAGES: [(&str, &str); 6] = [
     ("/", "Your CV, as plaintext."),
     ("/signup", "Create your account"),
     ("/login", "Log in"),
+    ("/login/passkey", "Sign in with a passkey"),
     ("/password/forgot", "Forgot your password?"),
     ("/no-such-page", "Page not found"),
 ];
 /// Pages a member sees, as above, after a letter's page; the last is where enrolling starts.
-const MEMBER_PAGES: [(&str, &str); 10] = [
+const MEMBER_PAGES: [(&str, &str); 11] = [
     ("/dashboard", "Hello, ada"),
     ("/resume", "My CV"),
     ("/resume/versions", "Versions of"),
@@ -57,6 +58,7 @@ const MEMBER_PAGES: [(&str, &str); 10] = [
     ("/settings/tokens", "Access tokens"),
     ("/settings/sessions", "Your sessions"),
     ("/settings/security", "Security log"),
+    ("/settings/passkeys", "Passkeys"),
     ("/settings/two-factor", "Two-factor sign-in"),
 ];
 
