@@ -109,18 +109,8 @@ async fn signup(
     if let (Ok(username), Ok(email), Ok(password), false) =
         (&username, &email, &password, errors.any())
     {
-        let limits = &state.settings.auth;
-        let per_address = Limit {
-            scope: Scope::SignupAddress,
-            key: &origin.addr.to_string(),
-            max: limits.max_signups,
-        };
-        let window = Duration::from_secs(limits.throttle_window_secs);
-        // Counted only once the form is valid, so a typo costs nothing; counted before the
-        // account is made, so a burst cannot slip past the limit.
-        if let Verdict::Wait(wait) = auth_attempts::take(&state.db, window, &[per_address]).await? {
-            return Err(AppError::TooManyRequests { retry_after: wait });
-        }
+        // Counted only once the form is valid, so a typo costs nothing.
+        count_signup(&state, &origin).await?;
         let hash = state
             .hasher
             .hash(SecretString::from(password.expose()))
@@ -173,6 +163,22 @@ async fn signup(
         github: github_link(&state, ""),
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+}
+
+/// Counts a signup from `origin`'s address, before the account is made, so a burst cannot slip
+/// past the limit; over it, 429.
+pub(super) async fn count_signup(state: &AppState, origin: &Origin) -> Result<(), AppError> {
+    let limits = &state.settings.auth;
+    let per_address = Limit {
+        scope: Scope::SignupAddress,
+        key: &origin.addr.to_string(),
+        max: limits.max_signups,
+    };
+    let window = Duration::from_secs(limits.throttle_window_secs);
+    match auth_attempts::take(&state.db, window, &[per_address]).await? {
+        Verdict::Wait(wait) => Err(AppError::TooManyRequests { retry_after: wait }),
+        Verdict::Allowed(_) => Ok(()),
+    }
 }
 
 /// What stops a valid username from being taken, besides another account holding it.

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
-    auth::{login_error, sign_in, username_problem},
+    auth::{count_signup, login_error, sign_in, username_problem},
     client::RequestOrigin,
     current_user::CurrentUser,
     error::AppError,
@@ -35,7 +35,6 @@ use crate::{
     github::{GitHub, GitHubError, GitHubUser},
     state::AppState,
     store::{
-        auth_attempts::{self, Limit, Scope, Verdict},
         github_accounts::{self, LinkError},
         security_events, two_factor,
         users::{self, InsertUserError, NewUser},
@@ -408,16 +407,7 @@ async fn create_account(
         return refuse(problem);
     }
     let email = Email::parse(&newcomer.email).map_err(|_| AppError::NotFound)?;
-    let limits = &state.settings.auth;
-    let per_address = Limit {
-        scope: Scope::SignupAddress,
-        key: &origin.addr.to_string(),
-        max: limits.max_signups,
-    };
-    let window = Duration::from_secs(limits.throttle_window_secs);
-    if let Verdict::Wait(wait) = auth_attempts::take(&state.db, window, &[per_address]).await? {
-        return Err(AppError::TooManyRequests { retry_after: wait });
-    }
+    count_signup(&state, &origin).await?;
     let new = NewUser {
         username: &username,
         email: &email,
