@@ -16,6 +16,8 @@ pub struct Cv {
     pub published: bool,
     pub theme: String,
     pub hidden_fields: Vec<String>,
+    /// Whether search engines may index the public page.
+    pub allow_indexing: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -275,22 +277,29 @@ pub async fn set_published(
     Ok(())
 }
 
-/// Sets how the public page looks and which fields it leaves out.
+/// How the public page looks, which fields it leaves out, and whether it may be indexed.
+pub struct PublicSettings<'a> {
+    pub theme: Theme,
+    pub hidden_fields: &'a [String],
+    pub allow_indexing: bool,
+}
+
+/// Sets how the public page looks, which fields it leaves out, and whether it may be indexed.
 pub async fn update_public_settings(
     db: impl PgExecutor<'_>,
     owner_id: Uuid,
     cv_id: Uuid,
-    theme: Theme,
-    hidden_fields: &[String],
+    settings: PublicSettings<'_>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "update cvs set theme = $3, hidden_fields = $4, updated_at = now()
+        "update cvs set theme = $3, hidden_fields = $4, allow_indexing = $5, updated_at = now()
          where owner_id = $1 and id = $2",
     )
     .bind(owner_id)
     .bind(cv_id)
-    .bind(theme.as_str())
-    .bind(hidden_fields)
+    .bind(settings.theme.as_str())
+    .bind(settings.hidden_fields)
+    .bind(settings.allow_indexing)
     .execute(db)
     .await?;
     Ok(())

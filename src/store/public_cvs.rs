@@ -16,6 +16,7 @@ pub struct PublishedCv {
     pub version_number: i32,
     pub theme: String,
     pub hidden_fields: Vec<String>,
+    pub allow_indexing: bool,
     pub version_created_at: OffsetDateTime,
     pub cv_updated_at: OffsetDateTime,
 }
@@ -35,7 +36,7 @@ pub async fn published(
     username: &str,
 ) -> sqlx::Result<Option<PublishedCv>> {
     sqlx::query_as(
-        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields,
+        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields, c.allow_indexing,
                 v.created_at as version_created_at, c.updated_at as cv_updated_at
          from users u
          join cvs c on c.owner_id = u.id and c.is_primary and c.published
@@ -95,7 +96,7 @@ pub async fn published_by_slug(
     slug: &CvSlug,
 ) -> sqlx::Result<Option<PublishedCv>> {
     sqlx::query_as(
-        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields,
+        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields, c.allow_indexing,
                 v.created_at as version_created_at, c.updated_at as cv_updated_at
          from users u
          join cvs c on c.owner_id = u.id and c.slug = $2 and not c.is_primary and c.published

@@ -14,7 +14,7 @@ use axum::{
     Extension, Router,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -30,7 +30,7 @@ use super::{
 use crate::{
     domain::{
         CvSlug,
-        resume::{Theme, view::Resume, without_hidden_fields},
+        resume::{Theme, linked_data, view::Resume, without_hidden_fields},
     },
     state::AppState,
     store::public_cvs::{self, PublishedCv},
@@ -40,8 +40,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(page))
         .route("/resume.json", get(resume_json))
+        .route("/contact.vcf", get(contact_card))
         .route("/{slug}", get(page))
         .route("/{slug}/resume.json", get(resume_json))
+        .route("/{slug}/contact.vcf", get(contact_card))
 }
 
 /// Rendered public pages, keyed by everything a page depends on. A save, a theme change or a
@@ -116,6 +118,10 @@ enum Format {
         port: Option<u16>,
     },
     Json,
+    /// The vCard, whose links carry the port like the page's.
+    VCard {
+        port: Option<u16>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -146,6 +152,7 @@ impl RenderKey {
         let kind = match self.format {
             Format::Html { theme, .. } => theme.as_str(),
             Format::Json => "json",
+            Format::VCard { .. } => "vcf",
         };
         format!(
             "\"v{}-{kind}-{:016x}\"",
@@ -226,6 +233,31 @@ async fn page(
     Ok(response)
 }
 
+async fn contact_card(
+    State(state): State<AppState>,
+    Extension(host): Extension<CvHost>,
+    slug: Option<Path<String>>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let slug = slug.map(|Path(slug)| slug);
+    let cv = published(&state, &host.label, slug.as_deref()).await?;
+    let key = RenderKey::new(&cv, Format::VCard { port: host.port });
+    let links = PublicUrls::new(&state.settings.server, host.port);
+    let page_url = links.cv(&host.label, slug.as_deref());
+    let mut response = respond(&state, &cv, key, &headers, |document| {
+        let resume = Resume::from_document(document);
+        let name = display_name(&resume, &host.label);
+        Ok::<_, AppError>(linked_data::vcard(&resume, &name, &page_url))
+    })
+    .await?;
+    let file = format!("attachment; filename=\"{}.vcf\"", host.label);
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&file).map_err(anyhow::Error::from)?,
+    );
+    Ok(response)
+}
+
 async fn resume_json(
     State(state): State<AppState>,
     Extension(host): Extension<CvHost>,
@@ -287,11 +319,13 @@ where
 {
     let validators = Validators::new(&key, cv)?;
     if validators.not_modified(request) {
-        return Ok((StatusCode::NOT_MODIFIED, validators.headers()).into_response());
+        let response = (StatusCode::NOT_MODIFIED, validators.headers()).into_response();
+        return Ok(with_robots(response, cv));
     }
     let content_type = match key.format {
         Format::Html { .. } => "text/html; charset=utf-8",
         Format::Json => "application/json",
+        Format::VCard { .. } => "text/vcard; charset=utf-8",
     };
     let body = match state.rendered_pages.0.get(&key) {
         Some(body) => body,
@@ -322,7 +356,19 @@ where
             .headers_mut()
             .insert(header::CONTENT_ENCODING, encoding);
     }
-    Ok(response)
+    Ok(with_robots(response, cv))
+}
+
+/// Unless its owner allows it, a CV is kept out of search engines: a header, which crawlers
+/// see on every response (robots.txt would only keep them from fetching).
+fn with_robots(mut response: Response, cv: &PublishedCv) -> Response {
+    if !cv.allow_indexing {
+        response.headers_mut().insert(
+            HeaderName::from_static("x-robots-tag"),
+            HeaderValue::from_static("noindex"),
+        );
+    }
+    response
 }
 
 struct Validators {
@@ -425,6 +471,18 @@ struct CvPage<'a> {
     page_url: String,
     app_url: String,
     report_url: String,
+    /// Where this CV's own files are: empty for the primary, `/<slug>` for another.
+    base: String,
+    /// schema.org `ProfilePage` JSON-LD, safe inside its `<script>` element.
+    json_ld: String,
+}
+
+/// The name a CV goes by: its owner's as written in it, else their username.
+fn display_name(resume: &Resume, username: &str) -> String {
+    match resume.basics.name.as_str() {
+        "" => username.to_owned(),
+        name => name.to_owned(),
+    }
 }
 
 impl<'a> CvPage<'a> {
@@ -436,11 +494,7 @@ impl<'a> CvPage<'a> {
         links: &PublicUrls<'_>,
     ) -> Self {
         let basics = &resume.basics;
-        let name = if basics.name.is_empty() {
-            username.to_owned()
-        } else {
-            basics.name.to_string()
-        };
+        let name = display_name(resume, username);
         let title = if basics.label.is_empty() {
             name.clone()
         } else {
@@ -452,12 +506,15 @@ impl<'a> CvPage<'a> {
             truncate_words(basics.summary.as_str(), 160)
         };
         let app_url = links.app();
+        let page_url = links.cv(username, slug);
         Self {
             resume,
             theme,
             title,
             description,
-            page_url: links.cv(username, slug),
+            json_ld: linked_data::for_script(&linked_data::json_ld(resume, &name, &page_url)),
+            base: slug.map(|slug| format!("/{slug}")).unwrap_or_default(),
+            page_url,
             report_url: match slug {
                 None => format!("{app_url}report/{username}"),
                 Some(slug) => format!("{app_url}report/{username}/{slug}"),

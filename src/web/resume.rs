@@ -29,7 +29,7 @@ use crate::{
     domain::resume::{HIDEABLE_FIELDS, Problem, ResumeDocument, Theme},
     state::AppState,
     store::{
-        cvs::{self, Cv, CvVersion, VersionSummary},
+        cvs::{self, Cv, CvVersion, PublicSettings, VersionSummary},
         users::User,
     },
 };
@@ -222,6 +222,7 @@ struct EditorPage {
     refusal: Option<String>,
     themes: Vec<Choice>,
     hideable: Vec<Choice>,
+    allow_indexing: bool,
 }
 
 /// An option of the settings form: its value, its words, and whether it is the chosen one.
@@ -293,6 +294,7 @@ async fn editor_page(
                 chosen: hidden.iter().any(|h| h == pointer),
             })
             .collect(),
+        allow_indexing: cv.is_some_and(|cv| cv.allow_indexing),
     };
     Ok(Html(page.render()?))
 }
@@ -721,6 +723,9 @@ struct SettingsForm {
     theme: String,
     #[serde(default)]
     hidden: Vec<String>,
+    /// A checkbox: present when search engines may index the page.
+    #[serde(default)]
+    indexing: Option<String>,
 }
 
 async fn settings(
@@ -741,7 +746,12 @@ async fn settings(
     hidden.dedup();
     let mut tx = state.db.begin().await?;
     let cv = edited.to_change(&mut tx).await?;
-    cvs::update_public_settings(&mut *tx, cv.owner_id, cv.id, theme, &hidden).await?;
+    let settings = PublicSettings {
+        theme,
+        hidden_fields: &hidden,
+        allow_indexing: form.indexing.is_some(),
+    };
+    cvs::update_public_settings(&mut *tx, cv.owner_id, cv.id, settings).await?;
     tx.commit().await?;
     Flash::push(&session, FlashKind::Success, "Public page settings saved.").await;
     Ok(Redirect::to(&edited.base))

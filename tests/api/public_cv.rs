@@ -156,8 +156,12 @@ async fn the_page_is_semantic_and_complete_without_the_app_frame() {
         "empty sections are left out"
     );
     assert!(
-        select(&page, ".site-nav, script").is_empty(),
-        "no app navigation or scripts"
+        select(
+            &page,
+            r#".site-nav, script:not([type="application/ld+json"])"#
+        )
+        .is_empty(),
+        "no app navigation or scripts (JSON-LD is data, never run)"
     );
 }
 
@@ -249,7 +253,12 @@ async fn hidden_fields_are_in_neither_the_page_nor_resume_json() {
 
     let page = body(app.get_cv("richard", "/").await).await;
     let json = body(app.get_cv("richard", "/resume.json").await).await;
-    for raw in [&page, &json] {
+    let card = body(app.get_cv("richard", "/contact.vcf").await).await;
+    assert!(
+        page.contains("application/ld+json"),
+        "the page carries JSON-LD"
+    );
+    for raw in [&page, &json, &card] {
         for private in ["richard.hendriks@mail.com", "555-4321", "2712 Broadway"] {
             assert!(!raw.contains(private), "{private} is hidden");
         }
@@ -288,7 +297,7 @@ async fn unknown_unpublished_suspended_and_empty_cvs_are_the_same_404() {
     app.signed_up("empty").await;
     app.set_cv_publication("empty", true, "classic", &[]).await;
 
-    for path in ["/", "/resume.json"] {
+    for path in ["/", "/resume.json", "/contact.vcf"] {
         let mut answers = Vec::new();
         for username in ["nobody", "draft", "gone", "empty"] {
             let response = app.get_cv(username, path).await;
@@ -486,7 +495,8 @@ async fn script_in_any_field_is_shown_as_text_and_never_runs() {
 
         let raw = body(app.get_cv("mallory", "/").await).await;
         let page = Html::parse_document(&raw);
-        assert!(select(&page, "script").is_empty(), "{payload}");
+        let scripts = select(&page, r#"script:not([type="application/ld+json"])"#);
+        assert!(scripts.is_empty(), "{payload}");
         assert!(select(&page, "[onerror]").is_empty(), "{payload}");
         assert!(
             select(&page, "img").is_empty(),
@@ -562,4 +572,127 @@ async fn each_page_view_is_counted_for_the_day() {
         "resume.json is not a page view"
     );
     assert_eq!(views, 2);
+}
+
+/// The JSON-LD of a public page, parsed.
+fn linked_data(page: &Html) -> Value {
+    let script = select(page, r#"script[type="application/ld+json"]"#);
+    assert_eq!(script.len(), 1, "one JSON-LD block");
+    serde_json::from_str(&script[0].text().collect::<String>()).expect("the JSON-LD parses")
+}
+
+#[tokio::test]
+async fn link_previews_and_search_engines_read_the_person_from_the_page() {
+    let app = spawn_app().await;
+    app.signed_up("richard").await;
+    app.publish_cv_directly("richard", &sample_resume(), "classic", &[])
+        .await;
+
+    let page = page_of(&app, "richard").await;
+    let meta = |name: &str| {
+        let css = format!(r#"meta[name="{name}"], meta[property="{name}"]"#);
+        select(&page, &css)
+            .first()
+            .and_then(|m| m.value().attr("content"))
+            .map(str::to_owned)
+    };
+    assert_eq!(meta("twitter:card").as_deref(), Some("summary"));
+    assert!(
+        meta("twitter:title")
+            .unwrap()
+            .starts_with("Richard Hendriks")
+    );
+    assert_eq!(meta("og:type").as_deref(), Some("profile"));
+    let ld = linked_data(&page);
+    assert_eq!(ld["@type"], "ProfilePage");
+    let person = &ld["mainEntity"];
+    assert_eq!(person["@type"], "Person");
+    assert_eq!(person["name"], "Richard Hendriks");
+    assert_eq!(person["jobTitle"], "Programmer");
+    assert!(
+        person["knowsAbout"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn script_in_the_name_and_summary_stays_inert_in_tags_and_json_ld() {
+    let app = spawn_app().await;
+    app.signed_up("mallory").await;
+    let attack = "</script><script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+    let cv = json!({"basics": {"name": attack, "label": attack, "summary": attack}});
+    app.publish_cv_directly("mallory", &cv, "classic", &[])
+        .await;
+
+    let raw = body(app.get_cv("mallory", "/").await).await;
+    assert!(
+        !raw.contains("<script>alert"),
+        "no script element is injected"
+    );
+    assert!(!raw.contains("<img src=x"), "no element is injected");
+    let page = Html::parse_document(&raw);
+    assert_eq!(select(&page, "script").len(), 1, "only the JSON-LD block");
+    assert_eq!(select(&page, "[onerror]").len(), 0);
+    assert_eq!(
+        linked_data(&page)["mainEntity"]["name"],
+        attack,
+        "the text survives, inert"
+    );
+}
+
+#[tokio::test]
+async fn a_cv_is_noindex_until_its_owner_allows_indexing() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    app.publish_cv_directly("ada", &sample_resume(), "classic", &[])
+        .await;
+    for path in ["/", "/resume.json", "/contact.vcf"] {
+        let response = app.get_cv("ada", path).await;
+        assert_eq!(header_text(&response, "x-robots-tag"), "noindex", "{path}");
+    }
+
+    let form = [("theme", "classic"), ("indexing", "on")];
+    app.post_form(&ada, "/resume/settings", &form).await;
+    for path in ["/", "/resume.json", "/contact.vcf"] {
+        let response = app.get_cv("ada", path).await;
+        assert!(response.headers().get("x-robots-tag").is_none(), "{path}");
+    }
+    let editor = body(app.get(&ada, "/resume").await).await;
+    assert!(editor.contains(r#"name="indexing" value="on" checked"#));
+}
+
+#[tokio::test]
+async fn the_contact_card_is_a_vcard_of_the_visible_basics() {
+    let app = spawn_app().await;
+    app.signed_up("richard").await;
+    app.publish_cv_directly("richard", &sample_resume(), "classic", &["/basics/phone"])
+        .await;
+
+    let response = app.get_cv("richard", "/contact.vcf").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        header_text(&response, "content-type"),
+        "text/vcard; charset=utf-8"
+    );
+    let card = body(response).await;
+    assert!(
+        card.starts_with("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Richard Hendriks\r\n"),
+        "{card}"
+    );
+    assert!(card.contains("TITLE:Programmer\r\n"), "{card}");
+    assert!(
+        card.contains("EMAIL:richard.hendriks@mail.com\r\n"),
+        "{card}"
+    );
+    assert!(!card.contains("555-4321"), "the hidden phone is left out");
+    assert!(
+        card.contains(&format!("URL:http://richard.localhost:{}/\r\n", app.port)),
+        "{card}"
+    );
+    let page = body(app.get_cv("richard", "/").await).await;
+    assert!(
+        page.contains(r#"href="/contact.vcf""#),
+        "the page links to it"
+    );
 }

@@ -461,7 +461,7 @@ impl Link {
 
 /// `http://` and `https://` addresses: the only ones a CV may point a browser at (no
 /// `javascript:`, `data:` or relative tricks).
-fn is_web_url(url: &str) -> bool {
+pub(super) fn is_web_url(url: &str) -> bool {
     (has_scheme(url, "http://") || has_scheme(url, "https://"))
         && !url.contains(char::is_whitespace)
 }
