@@ -1,6 +1,7 @@
 //! The CV: a JSON Resume document (https://jsonresume.org/schema).
 
 mod document;
+pub mod json_schema;
 mod public;
 mod rules;
 pub mod view;
