@@ -11,17 +11,24 @@ AXE_CORE_DIR := $(HOME)/.cache/txtcv-axe
 # Where the accessibility test reads axe-core (it looks in the same place when run by hand).
 export TXTCV_AXE_CORE_JS := $(AXE_CORE_DIR)/node_modules/axe-core/axe.min.js
 
-.PHONY: run test browser bench
+.PHONY: run test browser fuzz bench
 
 ## Start txtcv (web and worker) on http://localhost:8080.
 run:
 	cargo run --release -- serve
 
-## Run the whole test suite: formatting, lints, unit, integration and browser tests.
+## Run the whole test suite: formatting, lints, unit, integration and browser tests, then the
+## API fuzzing.
 test: browser
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo test
+	$(MAKE) fuzz
+
+## Property-based tests of the JSON API generated from /api/openapi.json by Schemathesis (pinned,
+## in a venv under ~/.cache/txtcv-fuzz), against a server of its own: tests/fuzz/run.sh.
+fuzz:
+	tests/fuzz/run.sh
 
 ## The browser tests drive Debian's headless Chromium through chromedriver, and check pages with
 ## axe-core: one pinned release from the npm registry, kept outside the clone like the build cache

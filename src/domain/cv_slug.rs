@@ -3,7 +3,7 @@ use std::fmt;
 use super::text::{ControlCharacter, Lines, refuse_control_characters};
 
 /// Path segments the CV host serves itself or keeps for later: no CV may take them.
-const RESERVED: &[&str] = &["api", "healthz", "readyz", "resume.json", "static"];
+pub const RESERVED: &[&str] = &["api", "healthz", "readyz", "resume.json", "static"];
 
 /// The part of a CV's public address after the owner's host: `ada.txtcv.dev/<slug>`. 1–40
 /// characters of `a-z`, `0-9` and `-`, unique per account.

@@ -19,7 +19,7 @@ mod username;
 pub use access_token::{SECRET_PREFIX, TokenScope, TokenSecret};
 pub use account::{AccountStatus, Role, UnknownValue};
 pub use cover_letter::{CoverLetterStatus, LetterDetails, LetterDetailsErrors};
-pub use cv_slug::{CvSlug, CvSlugError, CvTitle, CvTitleError};
+pub use cv_slug::{CvSlug, CvSlugError, CvTitle, CvTitleError, RESERVED as RESERVED_SLUGS};
 pub use email::{Email, EmailError};
 pub use passkey::{PasskeyName, PasskeyNameError};
 pub use password::{NewPassword, PasswordError};

@@ -2,6 +2,7 @@
 
 use reqwest::{Method, Response, StatusCode, header};
 use serde_json::json;
+use txtcv::domain::{CvSlug, CvTitle};
 
 use crate::helpers::{TestApp, body, header_text, json, small_cv, spawn_app, spawn_app_with};
 
@@ -389,11 +390,8 @@ async fn a_bad_slug_a_taken_slug_and_the_cap_are_refused() {
         pointers.contains("/slug") && pointers.contains("/title"),
         "{bad}"
     );
-    let taken = problem(
-        send(create("Again", "cv")).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
+    // Well formed, but in conflict with the CV called `cv`.
+    let taken = problem(send(create("Again", "cv")).await, StatusCode::CONFLICT).await;
     assert_eq!(taken["problems"][0]["pointer"], "/slug");
 
     assert_eq!(
@@ -440,8 +438,11 @@ async fn the_openapi_document_describes_every_api_route() {
 async fn the_openapi_document_states_the_rules_for_a_new_cv() {
     let app = spawn_app().await;
     let document = json(send(app.api(Method::GET, "/api/openapi.json", None)).await).await;
-    let schema = &document["components"]["schemas"]["NewCv"];
-    let validator = jsonschema::validator_for(schema).expect("the schema compiles");
+    let schema = json!({
+        "$ref": "#/components/schemas/NewCv",
+        "components": document["components"],
+    });
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
     for refused in [
         json!({"title": "", "slug": "main"}),
         json!({"title": "   ", "slug": "main"}),
@@ -451,13 +452,30 @@ async fn the_openapi_document_states_the_rules_for_a_new_cv() {
         json!({"title": "Main", "slug": ""}),
         json!({"title": "Main", "slug": "Main CV"}),
         json!({"title": "Main", "slug": "x".repeat(41)}),
+        json!({"title": "Main", "slug": "api"}),
+        json!({"title": "Main", "slug": " static "}),
+        json!({"title": "Main", "slug": "main", "contents": []}),
+        json!({"title": "Main", "slug": "main", "contents": {"basics": {"name": "a\u{7}"}}}),
     ] {
         assert!(
             !validator.is_valid(&refused),
             "{refused} is refused by the document"
         );
     }
-    assert!(validator.is_valid(&json!({"title": "Main CV", "slug": "main-2026"})));
+    // Titles and slugs are trimmed before they are checked.
+    for accepted in [
+        json!({"title": "Main CV", "slug": "main-2026"}),
+        json!({"title": format!(" {} ", "x".repeat(100)), "slug": " main\n"}),
+        json!({"title": "Main", "slug": "apis", "contents": null}),
+        json!({"title": "Main", "slug": "main", "contents": {"basics": {"name": "Ada"}}}),
+    ] {
+        assert!(validator.is_valid(&accepted), "{accepted} is valid");
+        let text = |field: &str| accepted[field].as_str().unwrap().to_owned();
+        assert!(
+            CvTitle::parse(&text("title")).is_ok() && CvSlug::parse(&text("slug")).is_ok(),
+            "{accepted} passes the server's checks"
+        );
+    }
 }
 
 // ---------- The txtcv CLI (crates.io, 0.4.0), request for request ----------

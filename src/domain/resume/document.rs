@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::rules;
 
 /// The JSON Resume schema 1.3.1 (draft-07), as published by @jsonresume/schema.
-const SCHEMA: &str = include_str!("schema.json");
+pub(super) const SCHEMA: &str = include_str!("schema.json");
 
 /// Compiled once: compiling takes far longer than validating a CV.
 static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {

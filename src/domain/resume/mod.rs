@@ -1,6 +1,7 @@
 //! The CV: a JSON Resume document (https://jsonresume.org/schema).
 
 mod document;
+pub mod json_schema;
 pub mod linked_data;
 mod public;
 mod rules;

@@ -8,11 +8,11 @@ use super::document::{DATE_SHAPE, Problem};
 use crate::domain::text::{Lines, refuse_control_characters};
 
 /// Longer than any sensible summary; keeps one field from swallowing the page.
-const MAX_STRING_CHARS: usize = 10_000;
+pub(super) const MAX_STRING_CHARS: usize = 10_000;
 /// More entries than any CV needs in one section.
-const MAX_ARRAY_ITEMS: usize = 500;
+pub(super) const MAX_ARRAY_ITEMS: usize = 500;
 
-const DATE_KEYS: &[&str] = &["startDate", "endDate", "date", "releaseDate"];
+pub(super) const DATE_KEYS: &[&str] = &["startDate", "endDate", "date", "releaseDate"];
 
 /// Every rule broken anywhere in `document`, each at its JSON pointer.
 pub fn check(document: &Value) -> Vec<Problem> {

@@ -13,7 +13,8 @@ use axum::{
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::sync::LazyLock;
 use time::OffsetDateTime;
 use utoipa::{
     Modify, OpenApi, ToSchema,
@@ -30,7 +31,13 @@ use problem::{
 use super::host::public_cv_page_url;
 use crate::{
     cv_saves::{self, SaveError, Target},
-    domain::{CvSlug, CvTitle, resume::ResumeDocument},
+    domain::{
+        CvSlug, CvTitle, RESERVED_SLUGS,
+        resume::{
+            ResumeDocument,
+            json_schema::{self, WHITESPACE},
+        },
+    },
     state::AppState,
     store::{
         auth_attempts,
@@ -77,9 +84,58 @@ impl Modify for BearerAuth {
 }
 
 /// The OpenAPI 3.1 description of this API, generated from the handlers below.
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+async fn openapi() -> Json<Value> {
+    Json(DOCUMENT.clone())
 }
+
+static DOCUMENT: LazyLock<Value> = LazyLock::new(document);
+
+/// The generated document, with what the derive cannot say: the rules for a CV's `contents`
+/// (from [`json_schema`]) and for a new CV's title and slug, which are trimmed before they are
+/// checked. A request valid under it is not refused for its shape.
+fn document() -> Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    let schemas = &mut document["components"]["schemas"];
+    for (name, schema) in json_schema::components() {
+        schemas[name] = schema;
+    }
+    let contents = json!({"$ref": "#/components/schemas/CvContents"});
+    schemas["CvUpdate"]["properties"]["contents"] = json!({
+        "description": "A JSON Resume document.",
+        "allOf": [contents],
+    });
+    schemas["NewCv"]["properties"]["contents"] = json!({
+        "description": "A JSON Resume document to save as the first version.",
+        "oneOf": [contents, {"type": "null"}],
+    });
+    let space = format!("[{WHITESPACE}]*");
+    let new_cv = &mut schemas["NewCv"]["properties"];
+    // One to 100 characters between the spaces trimmed off, the first and last not spaces, none
+    // a control character but tab.
+    new_cv["title"]["pattern"] = json!(format!(
+        r"^{space}[^\x00-\x20\x7F-\xA0{OTHER_SPACES}](?:[^\x00-\x08\x0A-\x1F\x7F-\x9F]{{0,98}}[^\x00-\x20\x7F-\xA0{OTHER_SPACES}])?{space}$"
+    ));
+    new_cv["slug"]["pattern"] = json!(format!("^{space}[a-z0-9-]{{1,40}}{space}$"));
+    new_cv["slug"]["not"] = json!({
+        "pattern": format!("^{space}(?:{}){space}$", reserved_slugs().join("|")),
+    });
+    document
+}
+
+/// The reserved slugs a slug could spell (`resume.json` cannot be one anyway).
+fn reserved_slugs() -> Vec<&'static str> {
+    RESERVED_SLUGS
+        .iter()
+        .copied()
+        .filter(|slug| {
+            slug.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        .collect()
+}
+
+/// White_Space beyond Latin-1, for the title's first and last characters.
+const OTHER_SPACES: &str = r"\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
 
 /// A CV as lists show it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -122,17 +178,11 @@ pub struct CvUpdate {
 /// The body of `POST /api/cv`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewCv {
-    /// What the CV is called in lists: one line of 1–100 characters, not only spaces, without
-    /// control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    /// What the CV is called in lists: one line of 1–100 characters once spaces around it are
+    /// trimmed, without control characters (a tab aside). The pattern is in the document.
     title: String,
-    /// 1–40 characters of a-z, 0-9 and -, unique in your account; `api`, `healthz`, `readyz`
-    /// and `static` are reserved.
-    #[schema(min_length = 1, max_length = 40, pattern = "^[a-z0-9-]+$")]
+    /// 1–40 characters of a-z, 0-9 and - (spaces around them are trimmed), unique in your
+    /// account (409 when taken); `api`, `healthz`, `readyz` and `static` are reserved.
     slug: String,
     /// A JSON Resume document to save as the first version.
     #[schema(value_type = Option<Object>)]
@@ -352,7 +402,7 @@ async fn update_cv(
     request_body(content = NewCv, content_type = "application/json"),
     responses(
         (status = 201, description = "Created", body = CvDetail),
-        (status = 409, description = "At the cap of CVs per account", body = ApiProblem, content_type = "application/problem+json"),
+        (status = 409, description = "At the cap of CVs per account, or the slug is taken (`problems` points at `/slug`)", body = ApiProblem, content_type = "application/problem+json"),
         (status = 422, description = "A bad title or slug, or a CV with problems; nothing was saved", body = ApiProblem, content_type = "application/problem+json"),
         TokenProblems, ReadOnlyToken, BodyProblems, TooManySaves,
     ))]
@@ -414,10 +464,14 @@ async fn create_cv(
 
 fn create_problem(error: CvChangeError, max: u32) -> ApiProblem {
     match error {
-        CvChangeError::SlugTaken => {
-            let problem = CvProblem::at("/slug", "You already have a CV with this slug.");
-            ApiProblem::invalid("The CV was not created.", vec![problem])
-        }
+        // The request is well formed; it conflicts with a CV the account has.
+        CvChangeError::SlugTaken => ApiProblem::conflict_at(
+            "The CV was not created: you already have a CV with this slug.",
+            vec![CvProblem::at(
+                "/slug",
+                "You already have a CV with this slug.",
+            )],
+        ),
         CvChangeError::CapReached => ApiProblem::conflict(format!(
             "You have {max} CVs, as many as an account may keep. Delete one to make room."
         )),

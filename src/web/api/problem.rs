@@ -21,7 +21,7 @@ pub struct ApiProblem {
     #[serde(serialize_with = "status_code")]
     pub status: StatusCode,
     pub detail: String,
-    /// For an invalid CV (422): every problem found.
+    /// For an invalid CV (422), or a taken slug (409): every problem found.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<CvProblem>,
     #[serde(skip)]
@@ -215,6 +215,14 @@ impl ApiProblem {
 
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "Conflict", detail)
+    }
+
+    /// 409 with the parts of the request body that conflict with what is stored.
+    pub fn conflict_at(detail: impl Into<String>, problems: Vec<CvProblem>) -> Self {
+        Self {
+            problems,
+            ..Self::conflict(detail)
+        }
     }
 
     /// 422 with the problems found at `pointer`s of the request body.
