@@ -3,7 +3,15 @@ use std::fmt;
 use super::text::{ControlCharacter, Lines, refuse_control_characters};
 
 /// Path segments the CV host serves itself or keeps for later: no CV may take them.
-pub const RESERVED: &[&str] = &["api", "healthz", "readyz", "resume.json", "static"];
+pub const RESERVED: &[&str] = &[
+    "api",
+    "contact.vcf",
+    "healthz",
+    "readyz",
+    "resume.json",
+    "s",
+    "static",
+];
 
 /// The part of a CV's public address after the owner's host: `ada.txtcv.dev/<slug>`. 1–40
 /// characters of `a-z`, `0-9` and `-`, unique per account.

@@ -1,6 +1,24 @@
 //! A browser and its system in a few words ("Firefox on Linux"), read from a `User-Agent`, so a
 //! member can tell their sessions apart. Only the summary is ever shown or logged.
 
+/// Whether `user_agent` says it is a crawler or a link-preview fetcher, not a person: a
+/// share link's opens leave those out. Only the obvious ones; a bot that poses as a browser
+/// is counted.
+pub fn is_bot(user_agent: &str) -> bool {
+    const MARKS: [&str; 8] = [
+        "bot",
+        "crawl",
+        "spider",
+        "slurp",
+        "preview",
+        "facebookexternalhit",
+        "curl/",
+        "wget/",
+    ];
+    let lower = user_agent.to_ascii_lowercase();
+    MARKS.iter().any(|mark| lower.contains(mark))
+}
+
 /// The summary of `user_agent`, or `None` when it names nothing we recognise.
 pub fn describe(user_agent: &str) -> Option<String> {
     let browser = browser(user_agent);
@@ -51,7 +69,21 @@ fn system(ua: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use super::{describe, is_bot};
+
+    #[test]
+    fn obvious_bots_are_told_from_browsers() {
+        for bot in [
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+            "facebookexternalhit/1.1",
+            "curl/8.5.0",
+        ] {
+            assert!(is_bot(bot), "{bot}");
+        }
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert!(!is_bot(firefox));
+    }
 
     #[test]
     fn names_the_browser_and_the_system() {

@@ -7,7 +7,6 @@ mod cv_slug;
 pub mod device;
 mod email;
 pub mod moderation;
-mod passkey;
 mod password;
 pub mod resume;
 mod secret;
@@ -21,7 +20,6 @@ pub use account::{AccountStatus, Role, UnknownValue};
 pub use cover_letter::{CoverLetterStatus, LetterDetails, LetterDetailsErrors};
 pub use cv_slug::{CvSlug, CvSlugError, CvTitle, CvTitleError, RESERVED as RESERVED_SLUGS};
 pub use email::{Email, EmailError};
-pub use passkey::{PasskeyName, PasskeyNameError};
 pub use password::{NewPassword, PasswordError};
 pub use secret::{LinkSecret, random_hex};
 pub use security_event::{EventKind, FirstFactor, SecondStep, SignInFactors};
@@ -29,3 +27,8 @@ pub use two_factor::{
     CodeError, OneTimeCode, RECOVERY_CODES, RecoveryCode, SecondFactor, TotpSecret,
 };
 pub use username::{Username, UsernameError};
+
+/// What a person calls one of their passkeys ("MacBook", "YubiKey").
+pub type PasskeyName = text::Line<60>;
+/// What a private link is for ("Acme, backend role").
+pub type ShareLabel = text::Line<100>;

@@ -48,9 +48,52 @@ pub fn refuse_control_characters(input: &str, lines: Lines) -> Result<(), Contro
     }
 }
 
+/// One line of 1 to `MAX` characters after trimming, without control characters: what a
+/// person calls something (a passkey, a private link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line<const MAX: usize>(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    #[error("Please use 1 to {0} characters.")]
+    Length(usize),
+    #[error(transparent)]
+    ControlCharacter(#[from] ControlCharacter),
+}
+
+impl<const MAX: usize> Line<MAX> {
+    pub fn parse(input: &str) -> Result<Self, LineError> {
+        let line = input.trim();
+        refuse_control_characters(line, Lines::One)?;
+        if (1..=MAX).contains(&line.chars().count()) {
+            Ok(Self(line.to_owned()))
+        } else {
+            Err(LineError::Length(MAX))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> fmt::Display for Line<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_is_trimmed_short_and_single() {
+        assert_eq!(Line::<10>::parse("  MacBook ").unwrap().as_str(), "MacBook");
+        assert_eq!(Line::<10>::parse(" ").unwrap_err(), LineError::Length(10));
+        assert!(Line::<10>::parse(&"x".repeat(11)).is_err());
+        assert!(Line::<10>::parse("two\nlines").is_err());
+    }
 
     #[test]
     fn ordinary_text_passes() {

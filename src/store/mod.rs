@@ -18,5 +18,6 @@ pub mod public_cvs;
 pub mod reports;
 pub mod security_events;
 pub mod sessions;
+pub mod share_links;
 pub mod two_factor;
 pub mod users;

@@ -36,8 +36,8 @@ pub async fn published(
     username: &str,
 ) -> sqlx::Result<Option<PublishedCv>> {
     sqlx::query_as(
-        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields, c.allow_indexing,
-                v.created_at as version_created_at, c.updated_at as cv_updated_at
+        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields,
+                c.allow_indexing, v.created_at as version_created_at, c.updated_at as cv_updated_at
          from users u
          join cvs c on c.owner_id = u.id and c.is_primary and c.published
          join lateral (
@@ -48,6 +48,31 @@ pub async fn published(
          where u.username = $1 and u.status = 'active'",
     )
     .bind(username)
+    .fetch_optional(db)
+    .await
+}
+
+/// CV `cv_id` of `owner_id` as a private link shows it: published or not, never indexed, if it
+/// has at least one version.
+pub async fn shared(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    cv_id: Uuid,
+) -> sqlx::Result<Option<PublishedCv>> {
+    sqlx::query_as(
+        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields,
+                false as allow_indexing, v.created_at as version_created_at,
+                c.updated_at as cv_updated_at
+         from cvs c
+         join lateral (
+             select number, created_at from cv_versions
+             where owner_id = c.owner_id and cv_id = c.id
+             order by number desc limit 1
+         ) v on true
+         where c.owner_id = $1 and c.id = $2",
+    )
+    .bind(owner_id)
+    .bind(cv_id)
     .fetch_optional(db)
     .await
 }
@@ -96,8 +121,8 @@ pub async fn published_by_slug(
     slug: &CvSlug,
 ) -> sqlx::Result<Option<PublishedCv>> {
     sqlx::query_as(
-        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields, c.allow_indexing,
-                v.created_at as version_created_at, c.updated_at as cv_updated_at
+        "select c.owner_id, c.id as cv_id, v.number as version_number, c.theme, c.hidden_fields,
+                c.allow_indexing, v.created_at as version_created_at, c.updated_at as cv_updated_at
          from users u
          join cvs c on c.owner_id = u.id and c.slug = $2 and not c.is_primary and c.published
          join lateral (

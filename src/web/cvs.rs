@@ -20,6 +20,7 @@ use super::{
     host::public_cv_page_url,
     layout::{Flash, FlashKind, Layout},
     resume::{EditedCv, when},
+    share_links::{self, ShareLinkView},
 };
 use crate::{
     domain::{CvSlug, CvTitle},
@@ -214,6 +215,8 @@ struct DetailsPage {
     others: Vec<Cv>,
     form: CvForm,
     errors: CvFormErrors,
+    /// Its private links, newest first.
+    share_links: Vec<ShareLinkView>,
 }
 
 /// The CV at `/cvs/{id}`; the extractor already turned a missing or foreign id into a 404.
@@ -225,6 +228,7 @@ async fn details_page(
     state: &AppState,
     layout: Layout,
     edited: &EditedCv,
+    headers: &HeaderMap,
     form: Option<CvForm>,
     errors: CvFormErrors,
 ) -> Result<Response, AppError> {
@@ -244,12 +248,14 @@ async fn details_page(
         title: cv.title.clone(),
         slug: cv.slug.clone(),
     });
+    let share_links = share_links::of(state, &cv, &edited.user.username, headers).await?;
     let page = DetailsPage {
         layout,
         cv,
         others,
         form,
         errors,
+        share_links,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -258,8 +264,10 @@ async fn details(
     State(state): State<AppState>,
     layout: Layout,
     edited: EditedCv,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    details_page(&state, layout, &edited, None, CvFormErrors::default()).await
+    let errors = CvFormErrors::default();
+    details_page(&state, layout, &edited, &headers, None, errors).await
 }
 
 async fn rename(
@@ -267,16 +275,19 @@ async fn rename(
     layout: Layout,
     session: Session,
     edited: EditedCv,
+    headers: HeaderMap,
     Form(form): Form<CvForm>,
 ) -> Result<Response, AppError> {
     let cv = owned(&edited)?;
     let (title, slug) = match parse_form(&form) {
         Ok(parsed) => parsed,
-        Err(errors) => return details_page(&state, layout, &edited, Some(form), errors).await,
+        Err(errors) => {
+            return details_page(&state, layout, &edited, &headers, Some(form), errors).await;
+        }
     };
     if let Err(error) = cvs::rename(&state.db, cv.owner_id, cv.id, &title, &slug).await {
         let errors = change_error(error, state.settings.cvs.max_per_account)?;
-        return details_page(&state, layout, &edited, Some(form), errors).await;
+        return details_page(&state, layout, &edited, &headers, Some(form), errors).await;
     }
     Flash::push(&session, FlashKind::Success, "Title and slug saved.").await;
     Ok(Redirect::to(&format!("/cvs/{}/details", cv.id)).into_response())

@@ -27,6 +27,7 @@ mod resume;
 mod security_log;
 mod sessions;
 mod settings;
+mod share_links;
 mod tokens;
 mod two_factor;
 
@@ -224,6 +225,7 @@ fn app_router(state: AppState) -> Router {
         .merge(settings::router())
         .merge(github::router())
         .merge(passkeys::router())
+        .merge(share_links::router())
         .merge(sessions::router())
         .merge(security_log::router())
         .merge(cvs::router())

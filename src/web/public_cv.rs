@@ -29,11 +29,14 @@ use super::{
 };
 use crate::{
     domain::{
-        CvSlug,
+        CvSlug, device,
         resume::{Theme, linked_data, view::Resume, without_hidden_fields},
     },
     state::AppState,
-    store::public_cvs::{self, PublishedCv},
+    store::{
+        public_cvs::{self, PublishedCv},
+        share_links,
+    },
 };
 
 pub fn router() -> Router<AppState> {
@@ -41,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(page))
         .route("/resume.json", get(resume_json))
         .route("/contact.vcf", get(contact_card))
+        .route("/s/{token}", get(shared_page))
         .route("/{slug}", get(page))
         .route("/{slug}/resume.json", get(resume_json))
         .route("/{slug}/contact.vcf", get(contact_card))
@@ -122,6 +126,12 @@ enum Format {
     VCard {
         port: Option<u16>,
     },
+    /// The page behind a private link: its address differs from the public page's.
+    Shared {
+        theme: Theme,
+        port: Option<u16>,
+        link: Uuid,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -150,7 +160,7 @@ impl RenderKey {
         let mut hasher = DefaultHasher::new();
         self.hash(&mut hasher);
         let kind = match self.format {
-            Format::Html { theme, .. } => theme.as_str(),
+            Format::Html { theme, .. } | Format::Shared { theme, .. } => theme.as_str(),
             Format::Json => "json",
             Format::VCard { .. } => "vcf",
         };
@@ -217,11 +227,14 @@ async fn page(
     );
     let links = PublicUrls::new(&state.settings.server, host.port);
     let response = respond(&state, &cv, key, &headers, |document| {
+        let address = Address::Public {
+            slug: slug.as_deref(),
+        };
         CvPage::new(
             &Resume::from_document(document),
             theme,
             &host.label,
-            slug.as_deref(),
+            address,
             &links,
         )
         .render()
@@ -229,6 +242,54 @@ async fn page(
     .await?;
     if method == Method::GET {
         state.page_views.count(&cv);
+    }
+    Ok(response)
+}
+
+/// A CV behind one of its private links: shown while the link lives, published or not, never
+/// indexed. An unknown, expired or revoked link is the same 404 as an unknown CV. Opens are
+/// counted, the obvious bots' left out.
+async fn shared_page(
+    State(state): State<AppState>,
+    Extension(host): Extension<CvHost>,
+    Path(token): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    // What cannot be a token is not looked up.
+    if crate::domain::LinkSecret::parse(&token).is_none() {
+        return Err(AppError::NotFound);
+    }
+    let owned = share_links::live(&state.db, &host.label, &token, state.clock.now())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let cv = public_cvs::shared(&state.db, owned.owner_id, owned.link.cv_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let theme = Theme::parse(&cv.theme).unwrap_or_default();
+    let format = Format::Shared {
+        theme,
+        port: host.port,
+        link: owned.link.id,
+    };
+    let links = PublicUrls::new(&state.settings.server, host.port);
+    let response = respond(
+        &state,
+        &cv,
+        RenderKey::new(&cv, format),
+        &headers,
+        |document| {
+            let address = Address::Shared { token: &token };
+            let resume = Resume::from_document(document);
+            CvPage::new(&resume, theme, &host.label, address, &links).render()
+        },
+    )
+    .await?;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    if method == Method::GET && !user_agent.is_some_and(device::is_bot) {
+        share_links::count_open(&state.db, owned.owner_id, owned.link.id).await?;
     }
     Ok(response)
 }
@@ -323,7 +384,7 @@ where
         return Ok(with_robots(response, cv));
     }
     let content_type = match key.format {
-        Format::Html { .. } => "text/html; charset=utf-8",
+        Format::Html { .. } | Format::Shared { .. } => "text/html; charset=utf-8",
         Format::Json => "application/json",
         Format::VCard { .. } => "text/vcard; charset=utf-8",
     };
@@ -470,9 +531,11 @@ struct CvPage<'a> {
     description: String,
     page_url: String,
     app_url: String,
-    report_url: String,
-    /// Where this CV's own files are: empty for the primary, `/<slug>` for another.
-    base: String,
+    /// The report form, for a page at its public address.
+    report_url: Option<String>,
+    /// Where this CV's public files are (resume.json, contact.vcf): empty for the primary,
+    /// `/<slug>` for another, none behind a private link.
+    files: Option<String>,
     /// schema.org `ProfilePage` JSON-LD, safe inside its `<script>` element.
     json_ld: String,
 }
@@ -485,12 +548,19 @@ fn display_name(resume: &Resume, username: &str) -> String {
     }
 }
 
+/// Where a CV page is shown: at its public address, or behind one of its private links.
+#[derive(Debug, Clone, Copy)]
+enum Address<'a> {
+    Public { slug: Option<&'a str> },
+    Shared { token: &'a str },
+}
+
 impl<'a> CvPage<'a> {
     fn new(
         resume: &'a Resume,
         theme: Theme,
         username: &str,
-        slug: Option<&str>,
+        address: Address<'_>,
         links: &PublicUrls<'_>,
     ) -> Self {
         let basics = &resume.basics;
@@ -506,19 +576,29 @@ impl<'a> CvPage<'a> {
             truncate_words(basics.summary.as_str(), 160)
         };
         let app_url = links.app();
-        let page_url = links.cv(username, slug);
+        let (page_url, files, report_url) = match address {
+            Address::Public { slug } => (
+                links.cv(username, slug),
+                Some(slug.map(|slug| format!("/{slug}")).unwrap_or_default()),
+                Some(match slug {
+                    None => format!("{app_url}report/{username}"),
+                    Some(slug) => format!("{app_url}report/{username}/{slug}"),
+                }),
+            ),
+            // A private link's CV may be unpublished: no public files or report form to link.
+            Address::Shared { token } => {
+                (format!("{}s/{token}", links.cv(username, None)), None, None)
+            }
+        };
         Self {
             resume,
             theme,
             title,
             description,
             json_ld: linked_data::for_script(&linked_data::json_ld(resume, &name, &page_url)),
-            base: slug.map(|slug| format!("/{slug}")).unwrap_or_default(),
+            files,
             page_url,
-            report_url: match slug {
-                None => format!("{app_url}report/{username}"),
-                Some(slug) => format!("{app_url}report/{username}/{slug}"),
-            },
+            report_url,
             app_url,
         }
     }

@@ -27,6 +27,7 @@ mod scale_out;
 mod security;
 mod settings;
 mod several_cvs;
+mod share_links;
 mod smtp;
 mod tokens;
 mod two_factor;
