@@ -19,6 +19,7 @@ use super::{
     error::AppError,
     host::public_cv_page_url,
     layout::{Flash, FlashKind, Layout},
+    qr::qr_code,
     resume::{EditedCv, when},
     share_links::{self, ShareLinkView},
 };
@@ -217,6 +218,9 @@ struct DetailsPage {
     errors: CvFormErrors,
     /// Its private links, newest first.
     share_links: Vec<ShareLinkView>,
+    /// Its public address, and a QR code of it for paper CVs.
+    public_url: String,
+    public_qr: String,
 }
 
 /// The CV at `/cvs/{id}`; the extractor already turned a missing or foreign id into a 404.
@@ -249,7 +253,11 @@ async fn details_page(
         slug: cv.slug.clone(),
     });
     let share_links = share_links::of(state, &cv, &edited.user.username, headers).await?;
+    let public_url =
+        public_cv_page_url(&state.settings.server, &edited.user.username, &cv, headers);
     let page = DetailsPage {
+        public_qr: qr_code(&public_url, 160)?,
+        public_url,
         layout,
         cv,
         others,

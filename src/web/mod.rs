@@ -21,6 +21,7 @@ mod pages;
 mod passkeys;
 mod password_reset;
 mod public_cv;
+mod qr;
 mod reauth;
 mod report;
 mod resume;

@@ -11,7 +11,6 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use qrcode::{QrCode, render::svg};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -20,8 +19,8 @@ use super::{
     client::RequestOrigin,
     current_user::CurrentUser,
     error::{AppError, wait_in_words, with_retry_after},
-    form::url_encode,
     layout::{Flash, FlashKind, Layout},
+    qr::qr_code,
     reauth::{self, Reauth, ReauthErrors, ReauthFields},
 };
 use crate::{
@@ -119,7 +118,7 @@ async fn render_settings(
     let view = match two_factor::status(&state.db, user.id).await? {
         Status::Off => View::Off,
         Status::Enrolling(secret) => View::Enrolling {
-            qr_code: qr_code(&secret.otpauth_uri(&user.username)?)?,
+            qr_code: qr_code(&secret.otpauth_uri(&user.username)?, 220)?,
             secret: secret.base32_grouped(),
         },
         Status::On {
@@ -146,14 +145,6 @@ async fn render_settings(
 /// `text` as a QR code, an SVG image in a `data:` address. Drawn here, so the secret it carries
 /// goes to no other service; an `<img>` rather than inline markup, so the page's CSP (which
 /// allows `data:` images) applies unchanged.
-fn qr_code(text: &str) -> anyhow::Result<String> {
-    let svg = QrCode::new(text.as_bytes())?
-        .render::<svg::Color>()
-        .min_dimensions(220, 220)
-        .build();
-    Ok(format!("data:image/svg+xml,{}", url_encode(&svg)))
-}
-
 async fn settings_page(
     State(state): State<AppState>,
     auth: AuthSession,

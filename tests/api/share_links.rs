@@ -84,6 +84,14 @@ async fn a_private_link_shows_an_unpublished_cv_counts_people_and_is_never_index
     );
     let details = body(app.get(&richard, &format!("/cvs/{cv}/details")).await).await;
     assert!(details.contains("Acme, backend role") && details.contains("<td>2</td>"));
+    let qr = crate::helpers::texts_of(&details, "img.qr");
+    assert_eq!(
+        qr.len(),
+        1,
+        "a QR code of the public address, for paper CVs"
+    );
+    assert!(details.contains(r#"src="data:image/svg+xml,"#));
+    assert!(details.contains(&format!("http://richard.localhost:{}/", app.port)));
     assert_eq!(
         app.get_cv("richard", "/").await.status(),
         StatusCode::NOT_FOUND
