@@ -113,6 +113,54 @@ pub async fn count_views(db: impl PgExecutor<'_>, views: &[(Uuid, Uuid, i32)]) -
     Ok(())
 }
 
+/// Adds visits from other sites today (UTC), as `(owner_id, cv_id, host, views)`, in one
+/// statement.
+pub async fn count_referrers(
+    db: impl PgExecutor<'_>,
+    visits: &[(Uuid, Uuid, String, i32)],
+) -> sqlx::Result<()> {
+    let owners: Vec<Uuid> = visits.iter().map(|v| v.0).collect();
+    let cvs: Vec<Uuid> = visits.iter().map(|v| v.1).collect();
+    let hosts: Vec<&str> = visits.iter().map(|v| v.2.as_str()).collect();
+    let counts: Vec<i32> = visits.iter().map(|v| v.3).collect();
+    sqlx::query(
+        "insert into cv_daily_referrers (owner_id, cv_id, day, host, views)
+         select owner_id, cv_id, (now() at time zone 'utc')::date, host, views
+         from unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[]) as t (owner_id, cv_id, host, views)
+         on conflict (owner_id, cv_id, day, host)
+         do update set views = cv_daily_referrers.views + excluded.views",
+    )
+    .bind(owners)
+    .bind(cvs)
+    .bind(hosts)
+    .bind(counts)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The sites that sent the most visitors to a CV in the last `days` days, busiest first.
+pub async fn top_referrers(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    cv_id: Uuid,
+    days: i32,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "select host, sum(views)::bigint as views from cv_daily_referrers
+         where owner_id = $1 and cv_id = $2
+           and day > (now() at time zone 'utc')::date - $3
+         group by host order by views desc, host limit $4",
+    )
+    .bind(owner_id)
+    .bind(cv_id)
+    .bind(days)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// Like [`published`], for one of the account's other CVs, by its slug. The primary is served
 /// at the host's root only, so it does not answer to its slug.
 pub async fn published_by_slug(

@@ -11,11 +11,13 @@ use super::{
 };
 use crate::{
     state::AppState,
-    store::{cvs, moderation, users::User},
+    store::{cvs, moderation, public_cvs, users::User},
 };
 
 /// How far back the dashboard's chart of public views goes.
 const VIEW_DAYS: i32 = 30;
+/// Referring sites the dashboard names.
+const TOP_REFERRERS: i64 = 5;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,6 +45,8 @@ struct DashboardPage {
     moderation_note: Option<String>,
     views: Vec<DayBar>,
     total_views: i64,
+    /// The sites that sent the most visitors over the same days, with their counts.
+    referrers: Vec<(String, i64)>,
 }
 
 /// One day of the views chart: its height as one of 11 steps (CSS classes `h-0` … `h-10`,
@@ -60,9 +64,12 @@ async fn dashboard(
 ) -> Result<Html<String>, AppError> {
     let (cv, latest) = resume::current(&state, &user).await?;
     let status = CvStatus::new(&state, &user, &headers, cv.as_ref(), latest.as_ref());
-    let days = match &cv {
-        Some(cv) => cvs::daily_views(&state.db, user.id, cv.id, VIEW_DAYS).await?,
-        None => Vec::new(),
+    let (days, referrers) = match &cv {
+        Some(cv) => (
+            cvs::daily_views(&state.db, user.id, cv.id, VIEW_DAYS).await?,
+            public_cvs::top_referrers(&state.db, user.id, cv.id, VIEW_DAYS, TOP_REFERRERS).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     let moderation_note = moderation::cv_state(&state.db, user.id)
         .await?
@@ -74,6 +81,7 @@ async fn dashboard(
         moderation_note,
         total_views: days.iter().map(|&(_, views)| i64::from(views)).sum(),
         views: day_bars(&days),
+        referrers,
     };
     Ok(Html(page.render()?))
 }

@@ -241,7 +241,8 @@ async fn page(
     })
     .await?;
     if method == Method::GET {
-        state.page_views.count(&cv);
+        let referrer = referring_host(&headers, &state.settings.server.base_domain);
+        state.page_views.count(&cv, referrer);
     }
     Ok(response)
 }
@@ -485,41 +486,82 @@ fn whole_seconds(time: SystemTime) -> SystemTime {
     SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(since_epoch.as_secs())
 }
 
-/// Page views counted in memory and written in one statement every [`PageViews::FLUSH_EVERY`]:
-/// a page view costs no query of its own, and many views of one CV do not queue on its row's
-/// lock. A failed write, or a process that stops between two writes, costs counts, never pages.
+/// Page views, and the sites they came from, counted in memory and written in one statement
+/// each every [`PageViews::FLUSH_EVERY`]: a page view costs no query of its own, and many views
+/// of one CV do not queue on its row's lock. A failed write, or a process that stops between two
+/// writes, costs counts, never pages.
 #[derive(Clone, Default)]
-pub struct PageViews(Arc<Mutex<HashMap<(Uuid, Uuid), i32>>>);
+pub struct PageViews(Arc<Mutex<Counts>>);
+
+#[derive(Default)]
+struct Counts {
+    views: HashMap<(Uuid, Uuid), i32>,
+    referrers: HashMap<(Uuid, Uuid, String), i32>,
+}
+
+/// The most referring sites kept per flush, so a flood of forged `Referer`s cannot grow memory
+/// without bound; the rest of that flush's referrers are not counted.
+const MAX_REFERRERS: usize = 10_000;
 
 impl PageViews {
     const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
-    fn count(&self, cv: &PublishedCv) {
-        let mut views = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        *views.entry((cv.owner_id, cv.cv_id)).or_default() += 1;
+    fn count(&self, cv: &PublishedCv, referrer: Option<String>) {
+        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *counts.views.entry((cv.owner_id, cv.cv_id)).or_default() += 1;
+        if let Some(host) = referrer {
+            let key = (cv.owner_id, cv.cv_id, host);
+            if counts.referrers.len() < MAX_REFERRERS || counts.referrers.contains_key(&key) {
+                *counts.referrers.entry(key).or_default() += 1;
+            }
+        }
     }
 
     /// Writes the counts out for as long as the process runs.
     pub fn flush_periodically(&self, db: PgPool) {
-        let views = self.clone();
+        let counts = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Self::FLUSH_EVERY);
             loop {
                 ticks.tick().await;
-                let counted: Vec<_> =
-                    std::mem::take(&mut *views.0.lock().unwrap_or_else(PoisonError::into_inner))
-                        .into_iter()
-                        .map(|((owner_id, cv_id), count)| (owner_id, cv_id, count))
-                        .collect();
-                if counted.is_empty() {
-                    continue;
-                }
-                if let Err(error) = public_cvs::count_views(&db, &counted).await {
+                let taken =
+                    std::mem::take(&mut *counts.0.lock().unwrap_or_else(PoisonError::into_inner));
+                let views: Vec<_> = taken
+                    .views
+                    .into_iter()
+                    .map(|((owner_id, cv_id), count)| (owner_id, cv_id, count))
+                    .collect();
+                if !views.is_empty()
+                    && let Err(error) = public_cvs::count_views(&db, &views).await
+                {
                     tracing::warn!(%error, "cannot count CV views");
+                }
+                let referrers: Vec<_> = taken
+                    .referrers
+                    .into_iter()
+                    .map(|((owner_id, cv_id, host), count)| (owner_id, cv_id, host, count))
+                    .collect();
+                if !referrers.is_empty()
+                    && let Err(error) = public_cvs::count_referrers(&db, &referrers).await
+                {
+                    tracing::warn!(%error, "cannot count CV referrers");
                 }
             }
         });
     }
+}
+
+/// The host name of the site a visitor came from, if it is another site's web page: never the
+/// rest of the address. Our own pages (the app and every CV host) are not referrers.
+fn referring_host(headers: &HeaderMap, base_domain: &str) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let url = reqwest::Url::parse(referer).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
+    let ours = host == base_domain || host.ends_with(&format!(".{base_domain}"));
+    (!ours && !host.is_empty() && host.len() <= 253).then_some(host)
 }
 
 #[derive(Template)]
@@ -617,6 +659,25 @@ fn truncate_words(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_other_sites_host_names_are_referrers() {
+        let from = |referer: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::REFERER, referer.parse().unwrap());
+            referring_host(&headers, "txtcv.dev")
+        };
+        let linkedin = from("https://www.LinkedIn.com/in/ada?trk=x#top");
+        assert_eq!(
+            linkedin.as_deref(),
+            Some("www.linkedin.com"),
+            "the host only"
+        );
+        assert_eq!(from("https://txtcv.dev/dashboard"), None);
+        assert_eq!(from("http://bob.txtcv.dev/"), None);
+        assert_eq!(from("android-app://com.slack"), None);
+        assert_eq!(from("not a url"), None);
+    }
 
     #[test]
     fn long_summaries_are_cut_at_a_word() {

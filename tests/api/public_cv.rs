@@ -696,3 +696,50 @@ async fn the_contact_card_is_a_vcard_of_the_visible_basics() {
         "the page links to it"
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_names_the_sites_visitors_came_from_by_host_only() {
+    let app = spawn_app().await;
+    let richard = app.signed_up("richard").await;
+    app.publish_cv_directly("richard", &sample_resume(), "classic", &[])
+        .await;
+    let own_host = format!("http://bob.localhost:{}/", app.port);
+    for referer in [
+        "https://www.linkedin.com/in/richard?trk=secret-campaign",
+        "https://www.linkedin.com/feed/",
+        "https://news.ycombinator.com/item?id=1",
+        own_host.as_str(),
+    ] {
+        let request = app
+            .cv_request("richard", "/")
+            .header(header::REFERER, referer);
+        request.send().await.unwrap();
+    }
+
+    let mut dashboard = String::new();
+    for _ in 0..50 {
+        dashboard = body(app.get(&richard, "/dashboard").await).await;
+        if dashboard.contains("news.ycombinator.com") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let listed = crate::helpers::texts_of(&dashboard, "ul.referrers li");
+    assert_eq!(
+        listed,
+        ["www.linkedin.com: 2", "news.ycombinator.com: 1"],
+        "{dashboard}"
+    );
+    assert!(
+        !dashboard.contains("secret-campaign"),
+        "never the rest of the address"
+    );
+    let stored: Vec<String> = sqlx::query_scalar("select host from cv_daily_referrers")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        !stored.iter().any(|host| host.contains("localhost")),
+        "our own hosts are not referrers"
+    );
+}
