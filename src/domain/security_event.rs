@@ -149,7 +149,10 @@ pub struct SignInFactors {
 }
 
 impl SignInFactors {
-    pub fn only(first: FirstFactor) -> Self {
+    /// A password and nothing else.
+    pub const PASSWORD: Self = Self::only(FirstFactor::Password);
+
+    pub const fn only(first: FirstFactor) -> Self {
         Self {
             first,
             second: None,

@@ -129,14 +129,7 @@ async fn signup(
                 let app_url = PublicUrls::from_headers(&state.settings.server, &headers).app();
                 accounts::send_confirmation(&mut tx, &user, &app_url, state.clock.now()).await?;
                 tx.commit().await?;
-                sign_in(
-                    &state,
-                    &mut auth,
-                    &user,
-                    &origin,
-                    SignInFactors::only(FirstFactor::Password),
-                )
-                .await?;
+                sign_in(&state, &mut auth, &user, &origin, SignInFactors::PASSWORD).await?;
                 let welcome = format!(
                     "Welcome to txtcv, {}! We sent a link to {} to confirm your address.",
                     user.username, user.email
@@ -293,14 +286,7 @@ async fn login(
         .map_err(anyhow::Error::from)?;
     match outcome {
         LoginOutcome::SignedIn(user) => {
-            sign_in(
-                &state,
-                &mut auth,
-                &user,
-                &origin,
-                SignInFactors::only(FirstFactor::Password),
-            )
-            .await?;
+            sign_in(&state, &mut auth, &user, &origin, SignInFactors::PASSWORD).await?;
             let next = local_path(&form.next).unwrap_or("/dashboard");
             Ok(Redirect::to(next).into_response())
         }
