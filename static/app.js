@@ -5,7 +5,8 @@
  * - form[data-passkey="create"|"get"]: run the WebAuthn ceremony whose options the server put in
  *   the form's script[data-passkey-options], and post the browser's answer in its "credential"
  *   field. A "get" form with data-passkey-autofill also offers the passkey in the browser's
- *   autofill, where available (not after a failed try, which would only fail again).
+ *   autofill, where available (not after a failed try, which would only fail again); its
+ *   options may come from data-passkey-options-url instead (the login page's hidden form).
  * Uses event delegation on document so it also works for content swapped in by htmx. */
 (function () {
   "use strict";
@@ -68,8 +69,22 @@
 
   function passkeyFailed(form, message) {
     var error = form.querySelector("[data-passkey-error]");
+    if (!error) return;
     error.textContent = message;
     error.hidden = false;
+  }
+
+  // The form, once it holds its options: inline, or fetched (as an HTML fragment) from
+  // data-passkey-options-url, which starts the ceremony only when it is about to be used.
+  function withOptions(form) {
+    if (form.querySelector("script[data-passkey-options]")) return Promise.resolve(form);
+    return fetch(form.dataset.passkeyOptionsUrl, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error("no passkey options");
+      return response.text();
+    }).then(function (html) {
+      form.insertAdjacentHTML("beforeend", html);
+      return form;
+    });
   }
 
   function passkeyAnswered(form, credential) {
@@ -120,9 +135,11 @@
     if (!form || !passkeysWork || !PublicKeyCredential.isConditionalMediationAvailable) return;
     PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
       if (!available) return;
-      passkeyCeremony(form, "conditional").then(function (credential) {
+      return withOptions(form).then(function () {
+        return passkeyCeremony(form, "conditional");
+      }).then(function (credential) {
         passkeyAnswered(form, credential);
-      }).catch(function () { /* aborted by the button, or dismissed: the button still works */ });
-    });
+      });
+    }).catch(function () { /* aborted by the button, or dismissed: the button still works */ });
   });
 })();

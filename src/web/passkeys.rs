@@ -10,7 +10,7 @@ use askama::Template;
 use axum::{
     Form, Router,
     extract::{Path, Query, State},
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -57,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/passkeys/{id}/rename", post(rename))
         .route("/settings/passkeys/{id}/remove", post(remove))
         .route("/login/passkey", get(start_sign_in).post(finish_sign_in))
+        .route("/login/passkey/options", get(autofill_options))
 }
 
 /// A ceremony on its way through the browser.
@@ -397,7 +398,18 @@ async fn start_sign_in(
     sign_in_page(&state, &session, layout, next, None, StatusCode::OK).await
 }
 
-/// A fresh challenge (kept in the session) and the page that hands it to the browser.
+/// A fresh sign-in challenge, kept in the session: the options for the browser, as inline JSON.
+async fn challenge(state: &AppState, session: &Session, next: &str) -> Result<String, AppError> {
+    let (options, authentication) = state
+        .webauthn
+        .start_discoverable_authentication()
+        .map_err(anyhow::Error::from)?;
+    let next = next.to_owned();
+    keep(state, session, AUTHENTICATION_KEY, authentication, next).await?;
+    inline_json(&options)
+}
+
+/// A fresh challenge and the page that hands it to the browser.
 async fn sign_in_page(
     state: &AppState,
     session: &Session,
@@ -406,24 +418,38 @@ async fn sign_in_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let (options, authentication) = state
-        .webauthn
-        .start_discoverable_authentication()
-        .map_err(anyhow::Error::from)?;
-    keep(
-        state,
-        session,
-        AUTHENTICATION_KEY,
-        authentication,
-        next.to_owned(),
-    )
-    .await?;
     let page = SignInPage {
         layout,
-        options: inline_json(&options)?,
+        options: challenge(state, session, next).await?,
         error,
     };
     Ok((status, Html(page.render()?)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "partials/passkey_options.html")]
+struct OptionsFragment {
+    options: String,
+}
+
+/// The options the login page's autofill asks for once it knows the browser can offer passkeys
+/// there: an HTML fragment, fetched by `static/app.js`, so a plain view of the login page
+/// starts no ceremony and writes no session.
+async fn autofill_options(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let next = query
+        .next
+        .as_deref()
+        .and_then(local_path)
+        .unwrap_or_default();
+    let fragment = OptionsFragment {
+        options: challenge(&state, &session, next).await?,
+    };
+    let headers = [(header::CACHE_CONTROL, "no-store")];
+    Ok((headers, Html(fragment.render()?)).into_response())
 }
 
 async fn finish_sign_in(

@@ -204,3 +204,26 @@ async fn removing_every_way_in_at_once_leaves_one() {
         .unwrap();
     assert_eq!(left, 1, "the last way in is kept");
 }
+
+/// The login page offers passkeys through the browser's autofill without starting a ceremony
+/// for every view: the options come from a fragment fetched only by a browser that can use them.
+#[tokio::test]
+async fn viewing_the_login_page_starts_no_ceremony_and_the_autofill_fetches_one() {
+    let app = spawn_app().await;
+    let visitor = client();
+    let login = app.get(&visitor, "/login").await;
+    assert!(
+        login.headers().get("set-cookie").is_none(),
+        "no session for a view"
+    );
+    let page = body(login).await;
+    assert!(page.contains(r#"autocomplete="username webauthn""#));
+    assert!(page.contains(r#"data-passkey-options-url="/login/passkey/options""#));
+
+    let fragment = app
+        .get(&visitor, "/login/passkey/options?next=/settings")
+        .await;
+    assert_eq!(fragment.status(), StatusCode::OK);
+    assert_eq!(fragment.headers().get("cache-control").unwrap(), "no-store");
+    assert!(body(fragment).await.contains("data-passkey-options"));
+}
