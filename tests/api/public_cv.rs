@@ -198,7 +198,7 @@ async fn the_page_has_a_title_description_and_open_graph_tags() {
 }
 
 #[tokio::test]
-async fn the_footer_links_to_txtcv_and_to_a_report_form() {
+async fn the_footer_links_to_txtcv_a_report_form_and_the_pdf() {
     let app = spawn_app().await;
     app.published_user("richard", &sample_resume()).await;
 
@@ -213,6 +213,7 @@ async fn the_footer_links_to_txtcv_and_to_a_report_form() {
         links.contains(&format!("{app_url}report/richard").as_str()),
         "{links:?}"
     );
+    assert!(links.contains(&"/resume.pdf"), "{links:?}");
 }
 
 #[tokio::test]
