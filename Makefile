@@ -30,7 +30,8 @@ test: browser
 fuzz:
 	tests/fuzz/run.sh
 
-## The browser tests drive Debian's headless Chromium through chromedriver, and check pages with
+## The browser tests drive Debian's headless Chromium through chromedriver (the same Chromium
+## prints the public CVs' PDFs, which their tests read with poppler-utils), and check pages with
 ## axe-core: one pinned release from the npm registry, kept outside the clone like the build cache
 ## and checked against the hash axe-core publishes for it (its sri-history.json).
 browser:
@@ -38,6 +39,7 @@ browser:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \

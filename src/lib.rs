@@ -16,6 +16,7 @@ pub mod localdb;
 pub mod mail;
 pub mod moderation;
 pub mod passkeys;
+pub mod pdf;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -18,6 +18,7 @@ use crate::{
     github::GitHub,
     jobs::{self, JobContext},
     llm, mail, passkeys,
+    pdf::Printer,
     state::AppState,
     store::{
         account_links, auth_attempts, cover_letters, job_queue, security_events,
@@ -63,6 +64,7 @@ impl Application {
             settings: Arc::new(settings),
             db,
             rendered_pages: RenderedPages::new(RENDERED_PAGES_MAX_BYTES),
+            printer: Printer::default(),
             caches,
             page_views,
             clock: Clock::default(),

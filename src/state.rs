@@ -10,6 +10,7 @@ use crate::{
     clock::Clock,
     config::Settings,
     github::GitHub,
+    pdf::Printer,
     web::{PageViews, RenderedPages},
 };
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub hasher: Hasher,
     /// Public CV pages, rendered once per published state.
     pub rendered_pages: RenderedPages,
+    /// Public CVs' PDFs, printed by one shared headless Chromium.
+    pub printer: Printer,
     /// Public page views, written out in batches.
     pub page_views: PageViews,
     /// Sessions, users and published states, kept fresh by PostgreSQL's notifications.

@@ -6,6 +6,7 @@ pub mod account_links;
 pub mod audit;
 pub mod auth_attempts;
 pub mod cover_letters;
+pub mod cv_pdfs;
 pub mod cvs;
 pub mod evictions;
 pub mod github_accounts;

@@ -23,6 +23,11 @@ pub enum AppError {
     TooManyRequests {
         retry_after: Duration,
     },
+    /// The work cannot be done now (a queue is full, a helper process failed); the visitor may
+    /// try again after the given wait.
+    Unavailable {
+        retry_after: Duration,
+    },
     /// The request body is over the limit; the page names the limit.
     TooLarge {
         limit_bytes: usize,
@@ -108,6 +113,14 @@ impl IntoResponse for AppError {
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many requests",
                     format!("Please wait {} and try again.", wait_in_words(retry_after)),
+                ),
+                retry_after,
+            ),
+            Self::Unavailable { retry_after } => with_retry_after(
+                error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Please try again",
+                    "This cannot be made right now. Please try again in a few seconds.",
                 ),
                 retry_after,
             ),

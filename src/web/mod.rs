@@ -47,7 +47,7 @@ use tower_http::{
     CompressionLevel,
     compression::{
         CompressionLayer,
-        predicate::{And, DefaultPredicate, Predicate, SizeAbove},
+        predicate::{And, DefaultPredicate, NotForContentType, Predicate, SizeAbove},
     },
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
@@ -123,13 +123,17 @@ pub fn router(state: AppState) -> Router {
 
 /// gzip or brotli, as the browser prefers, for bodies big enough to gain from it: pages, the
 /// stylesheet and scripts, but not a small htmx partial. Public CV pages come gzipped already
-/// (compressed once, when rendered), which this layer leaves alone.
-fn compression() -> CompressionLayer<And<DefaultPredicate, SizeAbove>> {
+/// (compressed once, when rendered), which this layer leaves alone; PDFs are compressed inside,
+/// so compressing them again would cost time for nothing.
+fn compression() -> CompressionLayer<And<And<DefaultPredicate, SizeAbove>, NotForContentType>> {
+    let worth_it = DefaultPredicate::new()
+        .and(SizeAbove::new(COMPRESS_ABOVE_BYTES))
+        .and(NotForContentType::const_new("application/pdf"));
     CompressionLayer::new()
         .gzip(true)
         .br(true)
         .quality(CompressionLevel::Fastest)
-        .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES)))
+        .compress_when(worth_it)
 }
 
 /// Below about a kilobyte, compressing saves less than it costs.

@@ -1,6 +1,7 @@
-//! The public CV on `<username>.<base domain>`: the page and `resume.json`, for anyone, without
-//! sessions. Each is rendered once per published state and then served from memory, with
-//! validators so browsers and proxies can revalidate cheaply.
+//! The public CV on `<username>.<base domain>`: the page, `resume.json` and `resume.pdf`, for
+//! anyone, without sessions. Each is rendered once per published state and then served from
+//! memory (the PDF from the database), with validators so browsers and proxies can revalidate
+//! cheaply.
 
 use std::{
     collections::HashMap,
@@ -13,18 +14,19 @@ use askama::Template;
 use axum::{
     Extension, Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
 use moka::sync::Cache;
+use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    error::AppError,
+    error::{AppError, error_page},
     host::{CvHost, PublicUrls},
 };
 use crate::{
@@ -32,8 +34,10 @@ use crate::{
         CvSlug, device,
         resume::{Theme, linked_data, view::Resume, without_hidden_fields},
     },
+    pdf::{Paper, PrintError},
     state::AppState,
     store::{
+        cv_pdfs,
         public_cvs::{self, PublishedCv},
         share_links,
     },
@@ -43,10 +47,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(page))
         .route("/resume.json", get(resume_json))
+        .route("/resume.pdf", get(resume_pdf))
         .route("/contact.vcf", get(contact_card))
         .route("/s/{token}", get(shared_page))
         .route("/{slug}", get(page))
         .route("/{slug}/resume.json", get(resume_json))
+        .route("/{slug}/resume.pdf", get(resume_pdf))
         .route("/{slug}/contact.vcf", get(contact_card))
 }
 
@@ -132,6 +138,22 @@ enum Format {
         port: Option<u16>,
         link: Uuid,
     },
+    /// The page printed: kept in the database (`cv_pdfs`), not in memory.
+    Pdf {
+        theme: Theme,
+        paper: Paper,
+    },
+}
+
+impl Format {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Html { .. } | Self::Shared { .. } => "text/html; charset=utf-8",
+            Self::Json => "application/json",
+            Self::VCard { .. } => "text/vcard; charset=utf-8",
+            Self::Pdf { .. } => "application/pdf",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -163,12 +185,26 @@ impl RenderKey {
             Format::Html { theme, .. } | Format::Shared { theme, .. } => theme.as_str(),
             Format::Json => "json",
             Format::VCard { .. } => "vcf",
+            Format::Pdf { .. } => "pdf",
         };
         format!(
             "\"v{}-{kind}-{:016x}\"",
             self.version_number,
             hasher.finish()
         )
+    }
+
+    /// A PDF's name in `cv_pdfs`, beside its version: stable across builds (unlike the ETag's
+    /// hash), so every process finds what another printed. Only PDFs are kept there.
+    fn stored_name(&self) -> String {
+        use sha2::Digest;
+        let (theme, paper) = match self.format {
+            Format::Pdf { theme, paper } => (theme.as_str(), paper.as_str()),
+            _ => ("", ""),
+        };
+        let hidden = sha2::Sha256::digest(self.hidden_fields.join("\n"));
+        let hidden: String = hidden[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("pdf-{theme}-{paper}-{hidden}")
     }
 
     fn weight(&self) -> usize {
@@ -337,6 +373,114 @@ async fn resume_json(
     Ok(response)
 }
 
+#[derive(Deserialize)]
+struct PdfQuery {
+    paper: Option<String>,
+}
+
+/// How long a visitor turned away by the PDF printer should wait.
+const PRINTER_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The public page printed to PDF: A4 unless `?paper=letter`; any other paper is a 400, so a
+/// mistyped link says so rather than quietly printing A4. Printed once per version, theme, hidden
+/// fields and paper, then read from the database; a printer that is busy or failing is a 503
+/// with `Retry-After`, never a 500.
+async fn resume_pdf(
+    State(state): State<AppState>,
+    Extension(host): Extension<CvHost>,
+    slug: Option<Path<String>>,
+    Query(query): Query<PdfQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let slug = slug.map(|Path(slug)| slug);
+    let cv = published(&state, &host.label, slug.as_deref()).await?;
+    let Some(paper) = Paper::parse(query.paper.as_deref()) else {
+        let message = "The paper may be a4 (the default) or letter.";
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown paper size",
+            message,
+        ));
+    };
+    let theme = Theme::parse(&cv.theme).unwrap_or_default();
+    let key = RenderKey::new(&cv, Format::Pdf { theme, paper });
+    let validators = Validators::new(&key, &cv)?;
+    if validators.not_modified(&headers) {
+        return Ok(not_modified(&validators, &cv));
+    }
+    let links = PublicUrls::new(&state.settings.server, host.port);
+    let pdf = stored_or_printed(&state, &cv, &key, (theme, paper), |resume, css| {
+        let address = Address::Public {
+            slug: slug.as_deref(),
+        };
+        CvPage::new(resume, theme, &host.label, address, &links)
+            .for_print(&host.label, css)
+            .render()
+    })
+    .await?;
+    pdf_response(pdf, key.format, &validators, &cv, &host.label)
+}
+
+/// A PDF as it is sent: shown in the browser, saved as `<username>.pdf`, never compressed again.
+fn pdf_response(
+    pdf: Vec<u8>,
+    format: Format,
+    validators: &Validators,
+    cv: &PublishedCv,
+    username: &str,
+) -> Result<Response, AppError> {
+    let file = format!("inline; filename=\"{username}.pdf\"");
+    let response = (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&file)?),
+        ],
+        validators.headers(),
+        pdf,
+    )
+        .into_response();
+    Ok(with_robots(response, cv))
+}
+
+/// The kept PDF of this version, else one printed now from `html` and kept.
+async fn stored_or_printed(
+    state: &AppState,
+    cv: &PublishedCv,
+    key: &RenderKey,
+    (theme, paper): (Theme, Paper),
+    html: impl FnOnce(&Resume, String) -> Result<String, askama::Error>,
+) -> Result<Vec<u8>, AppError> {
+    let name = key.stored_name();
+    if let Some(pdf) = cv_pdfs::stored(&state.db, cv, &name).await? {
+        return Ok(pdf);
+    }
+    let css_file = crate::static_dir().join(format!("themes/{}.css", theme.as_str()));
+    let css = tokio::fs::read_to_string(&css_file).await?;
+    let resume = Resume::from_document(&visible_document(state, cv).await?);
+    let html = html(&resume, css)?;
+    let pdf = state
+        .printer
+        .print(html, paper)
+        .await
+        .map_err(printer_unavailable)?;
+    Ok(cv_pdfs::keep(&state.db, cv, &name, &pdf).await?)
+}
+
+fn printer_unavailable(error: PrintError) -> AppError {
+    match error {
+        PrintError::Busy => tracing::warn!("the PDF printer is busy; a visitor is asked to wait"),
+        PrintError::Failed(error) => {
+            tracing::error!(error = format!("{error:#}"), "cannot print a CV");
+        }
+    }
+    AppError::Unavailable {
+        retry_after: PRINTER_RETRY_AFTER,
+    }
+}
+
 /// The primary CV at the host's root, another at its `slug`. Unknown, unpublished, suspended and
 /// empty are one and the same 404. The primary comes from memory when hot: a publish, save, theme
 /// change or suspension evicts it at commit (`crate::cache`); other slugs are read each time.
@@ -381,23 +525,13 @@ where
 {
     let validators = Validators::new(&key, cv)?;
     if validators.not_modified(request) {
-        let response = (StatusCode::NOT_MODIFIED, validators.headers()).into_response();
-        return Ok(with_robots(response, cv));
+        return Ok(not_modified(&validators, cv));
     }
-    let content_type = match key.format {
-        Format::Html { .. } | Format::Shared { .. } => "text/html; charset=utf-8",
-        Format::Json => "application/json",
-        Format::VCard { .. } => "text/vcard; charset=utf-8",
-    };
+    let content_type = key.format.content_type();
     let body = match state.rendered_pages.0.get(&key) {
         Some(body) => body,
         None => {
-            let content = public_cvs::version_content(&state.db, cv)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            // Saved documents are valid JSON; should one not be, the page is empty, not an error.
-            let document = serde_json::from_str(&content).unwrap_or_default();
-            let visible = without_hidden_fields(&document, &cv.hidden_fields);
+            let visible = visible_document(state, cv).await?;
             let body = Rendered::new(render(&visible)?)?;
             state.rendered_pages.0.insert(key, body.clone());
             body
@@ -419,6 +553,21 @@ where
             .insert(header::CONTENT_ENCODING, encoding);
     }
     Ok(with_robots(response, cv))
+}
+
+fn not_modified(validators: &Validators, cv: &PublishedCv) -> Response {
+    let response = (StatusCode::NOT_MODIFIED, validators.headers()).into_response();
+    with_robots(response, cv)
+}
+
+/// The published version's document minus its hidden fields: what every format shows.
+async fn visible_document(state: &AppState, cv: &PublishedCv) -> Result<Value, AppError> {
+    let content = public_cvs::version_content(&state.db, cv)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // Saved documents are valid JSON; should one not be, the page is empty, not an error.
+    let document = serde_json::from_str(&content).unwrap_or_default();
+    Ok(without_hidden_fields(&document, &cv.hidden_fields))
 }
 
 /// Unless its owner allows it, a CV is kept out of search engines: a header, which crawlers
@@ -580,6 +729,9 @@ struct CvPage<'a> {
     files: Option<String>,
     /// schema.org `ProfilePage` JSON-LD, safe inside its `<script>` element.
     json_ld: String,
+    /// For the PDF printer: the theme's stylesheet, inlined because the printed page may load
+    /// nothing (see `crate::pdf`).
+    print_css: Option<String>,
 }
 
 /// The name a CV goes by: its owner's as written in it, else their username.
@@ -642,7 +794,16 @@ impl<'a> CvPage<'a> {
             page_url,
             report_url,
             app_url,
+            print_css: None,
         }
+    }
+
+    /// The same page for the PDF printer: styles inline, and titled with the name alone, which
+    /// Chromium makes the PDF's Title.
+    fn for_print(mut self, username: &str, css: String) -> Self {
+        self.title = display_name(self.resume, username);
+        self.print_css = Some(css);
+        self
     }
 }
 

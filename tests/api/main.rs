@@ -20,6 +20,7 @@ mod mail;
 mod mock_github;
 mod mock_llm;
 mod passkeys;
+mod pdf;
 mod public_cv;
 mod reports;
 mod resumes;

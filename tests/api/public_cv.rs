@@ -198,7 +198,7 @@ async fn the_page_has_a_title_description_and_open_graph_tags() {
 }
 
 #[tokio::test]
-async fn the_footer_links_to_txtcv_and_to_a_report_form() {
+async fn the_footer_links_to_txtcv_a_report_form_and_the_pdf() {
     let app = spawn_app().await;
     app.published_user("richard", &sample_resume()).await;
 
@@ -213,6 +213,7 @@ async fn the_footer_links_to_txtcv_and_to_a_report_form() {
         links.contains(&format!("{app_url}report/richard").as_str()),
         "{links:?}"
     );
+    assert!(links.contains(&"/resume.pdf"), "{links:?}");
 }
 
 #[tokio::test]
@@ -297,7 +298,7 @@ async fn unknown_unpublished_suspended_and_empty_cvs_are_the_same_404() {
     app.signed_up("empty").await;
     app.set_cv_publication("empty", true, "classic", &[]).await;
 
-    for path in ["/", "/resume.json", "/contact.vcf"] {
+    for path in ["/", "/resume.json", "/contact.vcf", "/resume.pdf"] {
         let mut answers = Vec::new();
         for username in ["nobody", "draft", "gone", "empty"] {
             let response = app.get_cv(username, path).await;
@@ -330,7 +331,13 @@ async fn other_paths_and_app_routes_are_not_served_on_a_cv_host() {
     let app = spawn_app().await;
     app.published_user("richard", &sample_resume()).await;
 
-    for path in ["/login", "/signup", "/dashboard", "/resume.pdf", "/richard"] {
+    for path in [
+        "/login",
+        "/signup",
+        "/dashboard",
+        "/resume.docx",
+        "/richard",
+    ] {
         let response = app.get_cv("richard", path).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
