@@ -46,6 +46,15 @@ async fn open(app: &TestApp, username: &str, path: &str, agent: &str) -> reqwest
         .unwrap()
 }
 
+/// The id of the link made for `label`.
+async fn link_id(app: &TestApp, label: &str) -> Uuid {
+    sqlx::query_scalar("select id from share_links where label = $1")
+        .bind(label)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
 async fn opens(app: &TestApp) -> Vec<i32> {
     sqlx::query_scalar("select opens from share_links order by created_at")
         .fetch_all(&app.db)
@@ -117,10 +126,7 @@ async fn an_expired_a_revoked_and_an_unknown_link_are_the_same_404() {
     assert_eq!(body(expired).await, unknown);
 
     let revoked_link = share(&app, &ada, cv, "Revoked", "").await;
-    let id: Uuid = sqlx::query_scalar("select id from share_links where label = 'Revoked'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = link_id(&app, "Revoked").await;
     let revoke = format!("/cvs/{cv}/share-links/{id}/revoke");
     assert_eq!(
         location(&app.post_form(&ada, &revoke, &[]).await),
@@ -144,10 +150,7 @@ async fn another_member_and_a_visitor_cannot_make_or_revoke_links_and_a_link_ope
     app.save_cv_directly("ada", &sample_resume()).await;
     let cv = app.primary_cv_id("ada").await;
     let link = share(&app, &ada, cv, "Acme", "").await;
-    let id: Uuid = sqlx::query_scalar("select id from share_links")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = link_id(&app, "Acme").await;
     let bob = app.signed_up("bob").await;
 
     let make = format!("/cvs/{cv}/share-links");
@@ -231,10 +234,7 @@ async fn a_private_link_has_its_pdf_and_picture_and_counts_each_download() {
         "{dashboard}"
     );
 
-    let id: Uuid = sqlx::query_scalar("select id from share_links")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = link_id(&app, "Acme, backend role").await;
     app.post_form(&richard, &format!("/cvs/{cv}/share-links/{id}/revoke"), &[])
         .await;
     for file in ["/resume.pdf", "/og.png"] {

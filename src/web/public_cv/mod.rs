@@ -247,12 +247,13 @@ async fn resume_pdf(
     if method == Method::GET {
         visit.count(&state, &headers, Took::Pdf).await?;
     }
-    pdf_response(pdf, &validators, cv, username)
+    pdf_response(pdf, &key, &validators, cv, username)
 }
 
 /// A PDF as it is sent: shown in the browser, saved as `<username>.pdf`, never compressed again.
 fn pdf_response(
     pdf: Vec<u8>,
+    key: &RenderKey,
     validators: &Validators,
     cv: &PublishedCv,
     username: &str,
@@ -262,7 +263,7 @@ fn pdf_response(
         [
             (
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("application/pdf"),
+                HeaderValue::from_static(key.content_type()),
             ),
             (header::CONTENT_DISPOSITION, HeaderValue::from_str(&file)?),
         ],

@@ -181,6 +181,10 @@ impl RenderKey {
         )
     }
 
+    pub fn content_type(&self) -> &'static str {
+        self.format.content_type()
+    }
+
     /// A PDF's name in `cv_pdfs`, beside its version: stable across builds (unlike the ETag's
     /// hash), so every process finds what another printed. Only PDFs are kept there.
     pub fn stored_name(&self) -> String {
