@@ -24,9 +24,7 @@ use serde::Deserialize;
 pub use self::{counts::PageViews, rendered::RenderedPages};
 use self::{
     page::{CvPage, display_name},
-    rendered::{
-        Format, RenderKey, Validators, not_modified, respond, visible_document, with_robots,
-    },
+    rendered::{Format, RenderKey, respond, respond_with, visible_document},
     visit::{Address, Took, Visit},
 };
 use super::{
@@ -165,7 +163,8 @@ async fn resume_json(
 }
 
 /// The picture a pasted link shows (`og:image`): the name and label in the theme's colours,
-/// drawn once per version and kept like the page.
+/// drawn once per version and kept like the page. Drawing takes some milliseconds of CPU, so it
+/// runs on a blocking thread, off the threads that serve requests.
 async fn preview_image(
     State(state): State<AppState>,
     visit: Visit,
@@ -187,17 +186,24 @@ async fn preview_image(
     };
     let address = address
         .split_once("://")
-        .map_or(address.as_str(), |(_, rest)| rest);
+        .map_or(address.as_str(), |(_, rest)| rest)
+        .trim_end_matches('/')
+        .to_owned();
     let key = RenderKey::new(&visit.cv, format);
-    respond(&state, &visit.cv, key, &headers, |document| {
-        let resume = Resume::from_document(document);
-        let card = PreviewCard {
-            name: &display_name(&resume, username),
-            label: resume.basics.label.as_str(),
-            address: address.trim_end_matches('/'),
-            theme,
-        };
-        card.png()
+    respond_with(&state, &visit.cv, key, &headers, async || {
+        let document = visible_document(&state, &visit.cv).await?;
+        let username = username.clone();
+        let drawn = tokio::task::spawn_blocking(move || {
+            let resume = Resume::from_document(&document);
+            let card = PreviewCard {
+                name: &display_name(&resume, &username),
+                label: resume.basics.label.as_str(),
+                address: &address,
+                theme,
+            };
+            card.png()
+        });
+        Ok(drawn.await.map_err(anyhow::Error::from)??)
     })
     .await
 }
@@ -212,8 +218,9 @@ const PRINTER_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The page printed to PDF: A4 unless `?paper=letter`; any other paper is a 400, so a mistyped
 /// link says so rather than quietly printing A4. Printed once per version, theme, hidden fields
-/// and paper, then read from the database; a printer that is busy or failing is a 503 with
-/// `Retry-After`, never a 500. Downloads are counted, the obvious bots' left out.
+/// and paper, then read from memory or the database; a printer that is busy or failing is a 503
+/// with `Retry-After`, never a 500. Shown in the browser, saved as `<username>.pdf`. Downloads
+/// are counted, the obvious bots' left out.
 async fn resume_pdf(
     State(state): State<AppState>,
     visit: Visit,
@@ -232,58 +239,37 @@ async fn resume_pdf(
     let cv = &visit.cv;
     let theme = visit.theme();
     let key = RenderKey::new(cv, Format::Pdf { theme, paper });
-    let validators = Validators::new(&key, cv)?;
-    if validators.not_modified(&headers) {
-        return Ok(not_modified(&validators, cv));
-    }
     let links = visit.links(&state);
     let username = &visit.host.label;
-    let pdf = stored_or_printed(&state, cv, &key, (theme, paper), |resume, css| {
-        CvPage::new(resume, theme, username, &visit.address, &links)
-            .for_print(username, css)
-            .render()
+    let stored_name = key.stored_name();
+    let mut response = respond_with(&state, cv, key, &headers, async || {
+        stored_or_printed(&state, cv, &stored_name, (theme, paper), |resume, css| {
+            CvPage::new(resume, theme, username, &visit.address, &links)
+                .for_print(username, css)
+                .render()
+        })
+        .await
     })
     .await?;
-    if method == Method::GET {
+    if method == Method::GET && response.status() == StatusCode::OK {
         visit.count(&state, &headers, Took::Pdf).await?;
     }
-    pdf_response(pdf, &key, &validators, cv, username)
-}
-
-/// A PDF as it is sent: shown in the browser, saved as `<username>.pdf`, never compressed again.
-fn pdf_response(
-    pdf: Vec<u8>,
-    key: &RenderKey,
-    validators: &Validators,
-    cv: &PublishedCv,
-    username: &str,
-) -> Result<Response, AppError> {
     let file = format!("inline; filename=\"{username}.pdf\"");
-    let response = (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(key.content_type()),
-            ),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&file)?),
-        ],
-        validators.headers(),
-        pdf,
-    )
-        .into_response();
-    Ok(with_robots(response, cv))
+    response
+        .headers_mut()
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&file)?);
+    Ok(response)
 }
 
 /// The kept PDF of this version, else one printed now from `html` and kept.
 async fn stored_or_printed(
     state: &AppState,
     cv: &PublishedCv,
-    key: &RenderKey,
+    name: &str,
     (theme, paper): (Theme, Paper),
     html: impl FnOnce(&Resume, String) -> Result<String, askama::Error>,
 ) -> Result<Vec<u8>, AppError> {
-    let name = key.stored_name();
-    if let Some(pdf) = cv_pdfs::stored(&state.db, cv, &name).await? {
+    if let Some(pdf) = cv_pdfs::stored(&state.db, cv, name).await? {
         return Ok(pdf);
     }
     let css_file = crate::static_dir().join(format!("themes/{}.css", theme.as_str()));
@@ -295,7 +281,7 @@ async fn stored_or_printed(
         .print(html, paper)
         .await
         .map_err(printer_unavailable)?;
-    Ok(cv_pdfs::keep(&state.db, cv, &name, &pdf).await?)
+    Ok(cv_pdfs::keep(&state.db, cv, name, &pdf).await?)
 }
 
 fn printer_unavailable(error: PrintError) -> AppError {

@@ -1,7 +1,9 @@
-//! Each file of a public CV rendered once per render key and kept: in memory (moka) for pages,
-//! JSON, vCards and preview images, with validators so browsers and proxies revalidate cheaply.
+//! Each file of a public CV rendered once per render key and kept in memory (moka) with the
+//! headers it is sent with, made once too, so that a hot file costs a lookup and a copy of its
+//! headers; validators let browsers and proxies revalidate cheaply.
 
 use std::{
+    future::Future,
     hash::{DefaultHasher, Hash, Hasher},
     time::SystemTime,
 };
@@ -42,18 +44,29 @@ impl RenderedPages {
                 .build(),
         )
     }
+
+    /// The kept rendering for `key`, unless `cv` changed since in a way the key does not show
+    /// (its `Last-Modified`), which is then rendered again.
+    fn get(&self, key: &RenderKey, cv: &PublishedCv) -> Option<Rendered> {
+        self.0
+            .get(key)
+            .filter(|rendered| rendered.validators.last_modified == SystemTime::from(cv.last_modified()))
+    }
 }
 
 /// A rendered body, and for text the same gzipped once, so browsers get it small without the
-/// cost of compressing it at every request. Images are compressed already.
+/// cost of compressing it at every request (images and PDFs are compressed already); with the
+/// headers every answer with it carries.
 #[derive(Clone)]
 pub struct Rendered {
     plain: Bytes,
     gzip: Option<Bytes>,
+    validators: Validators,
+    headers: HeaderMap,
 }
 
 impl Rendered {
-    fn new(plain: Vec<u8>, format: Format) -> Result<Self, AppError> {
+    fn new(plain: Vec<u8>, format: Format, validators: Validators) -> Result<Self, AppError> {
         use std::io::Write;
         let gzip = if format.is_text() {
             let mut encoder =
@@ -63,21 +76,39 @@ impl Rendered {
         } else {
             None
         };
+        let mut headers = HeaderMap::from_iter(validators.headers());
+        let content_type = HeaderValue::from_static(format.content_type());
+        headers.insert(header::CONTENT_TYPE, content_type);
+        if gzip.is_some() {
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
         Ok(Self {
             gzip,
             plain: Bytes::from(plain),
+            validators,
+            headers,
         })
     }
 
-    /// The gzipped body when there is one and the request accepts it, with the header that
-    /// says so.
-    fn for_request(&self, request: &HeaderMap) -> (Option<HeaderValue>, Bytes) {
-        match &self.gzip {
-            Some(gzip) if accepts_gzip(request) => {
-                (Some(HeaderValue::from_static("gzip")), gzip.clone())
-            }
-            _ => (None, self.plain.clone()),
+    /// The answer to `request`: 304 when its copy is current, else the body, gzipped when there
+    /// is a gzipped one and the request accepts it.
+    fn response(&self, request: &HeaderMap, cv: &PublishedCv) -> Response {
+        if self.validators.not_modified(request) {
+            return not_modified(&self.validators, cv);
         }
+        let (encoding, body) = match &self.gzip {
+            Some(gzip) if accepts_gzip(request) => (Some("gzip"), gzip.clone()),
+            _ => (None, self.plain.clone()),
+        };
+        let mut response = Response::new(body.into());
+        *response.headers_mut() = self.headers.clone();
+        if let Some(encoding) = encoding {
+            response.headers_mut().insert(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(encoding),
+            );
+        }
+        with_robots(response, cv)
     }
 }
 
@@ -110,8 +141,8 @@ pub enum Format {
     VCard {
         port: Option<u16>,
     },
-    /// The page printed: kept in the database (`cv_pdfs`), not in memory. The same at every
-    /// address, since the printed page shows none of the links that differ.
+    /// The page printed: kept in the database (`cv_pdfs`), for every process, and in memory. The
+    /// same at every address, since the printed page shows none of the links that differ.
     Pdf {
         theme: Theme,
         paper: Paper,
@@ -181,10 +212,6 @@ impl RenderKey {
         )
     }
 
-    pub fn content_type(&self) -> &'static str {
-        self.format.content_type()
-    }
-
     /// A PDF's name in `cv_pdfs`, beside its version: stable across builds (unlike the ETag's
     /// hash), so every process finds what another printed. Only PDFs are kept there.
     pub fn stored_name(&self) -> String {
@@ -216,39 +243,39 @@ where
     B: Into<Vec<u8>>,
     AppError: From<E>,
 {
+    respond_with(state, cv, key, request, async || {
+        let visible = visible_document(state, cv).await?;
+        Ok(render(&visible)?.into())
+    })
+    .await
+}
+
+/// [`respond`] for bodies made some other way than from the document alone: `make` runs only
+/// when the body is neither in memory nor current in the visitor's copy.
+pub async fn respond_with<F>(
+    state: &AppState,
+    cv: &PublishedCv,
+    key: RenderKey,
+    request: &HeaderMap,
+    make: impl FnOnce() -> F,
+) -> Result<Response, AppError>
+where
+    F: Future<Output = Result<Vec<u8>, AppError>>,
+{
+    if let Some(rendered) = state.rendered_pages.get(&key, cv) {
+        return Ok(rendered.response(request, cv));
+    }
     let validators = Validators::new(&key, cv)?;
     if validators.not_modified(request) {
         return Ok(not_modified(&validators, cv));
     }
     let format = key.format;
-    let rendered = match state.rendered_pages.0.get(&key) {
-        Some(rendered) => rendered,
-        None => {
-            let visible = visible_document(state, cv).await?;
-            let rendered = Rendered::new(render(&visible)?.into(), format)?;
-            state.rendered_pages.0.insert(key, rendered.clone());
-            rendered
-        }
-    };
-    let (encoding, body) = rendered.for_request(request);
-    let content_type = HeaderValue::from_static(format.content_type());
-    let mut response = (
-        [(header::CONTENT_TYPE, content_type)],
-        validators.headers(),
-        body,
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    if rendered.gzip.is_some() {
-        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    }
-    if let Some(encoding) = encoding {
-        headers.insert(header::CONTENT_ENCODING, encoding);
-    }
-    Ok(with_robots(response, cv))
+    let rendered = Rendered::new(make().await?, format, validators)?;
+    state.rendered_pages.0.insert(key, rendered.clone());
+    Ok(rendered.response(request, cv))
 }
 
-pub fn not_modified(validators: &Validators, cv: &PublishedCv) -> Response {
+fn not_modified(validators: &Validators, cv: &PublishedCv) -> Response {
     let response = (StatusCode::NOT_MODIFIED, validators.headers()).into_response();
     with_robots(response, cv)
 }
@@ -275,21 +302,26 @@ pub fn with_robots(mut response: Response, cv: &PublishedCv) -> Response {
     response
 }
 
+/// The validators of one rendering, with their header values made once.
+#[derive(Clone)]
 pub struct Validators {
     etag: HeaderValue,
     last_modified: SystemTime,
+    last_modified_header: HeaderValue,
 }
 
 impl Validators {
-    pub fn new(key: &RenderKey, cv: &PublishedCv) -> Result<Self, AppError> {
+    fn new(key: &RenderKey, cv: &PublishedCv) -> Result<Self, AppError> {
+        let last_modified = SystemTime::from(cv.last_modified());
         Ok(Self {
             etag: HeaderValue::from_str(&key.etag())?,
-            last_modified: SystemTime::from(cv.last_modified()),
+            last_modified,
+            last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified))?,
         })
     }
 
     /// `If-None-Match` decides when present; `If-Modified-Since` only without it (RFC 9110).
-    pub fn not_modified(&self, request: &HeaderMap) -> bool {
+    fn not_modified(&self, request: &HeaderMap) -> bool {
         if let Some(tags) = request.get(header::IF_NONE_MATCH) {
             let ours = self.etag.as_bytes();
             return tags.to_str().is_ok_and(|tags| {
@@ -304,14 +336,10 @@ impl Validators {
             .is_some_and(|since| whole_seconds(self.last_modified) <= since)
     }
 
-    pub fn headers(&self) -> [(header::HeaderName, HeaderValue); 3] {
-        let last_modified = httpdate::fmt_http_date(self.last_modified);
+    fn headers(&self) -> [(header::HeaderName, HeaderValue); 3] {
         [
             (header::ETAG, self.etag.clone()),
-            (
-                header::LAST_MODIFIED,
-                HeaderValue::from_str(&last_modified).expect("an HTTP date is a valid header"),
-            ),
+            (header::LAST_MODIFIED, self.last_modified_header.clone()),
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=60"),
