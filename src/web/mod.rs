@@ -77,30 +77,41 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
-/// The whole application as one router, ready to serve.
+/// The whole application as one router, ready to serve. Each site has the layers it needs and
+/// no more: a public CV is read by anyone at the rate of a static file server, so its requests
+/// skip what only the app needs (request ids and their log span, the same-origin check,
+/// compression, since its bodies come compressed already).
 pub fn router(state: AppState) -> Router {
+    let timeout = TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        Duration::from_secs(state.settings.server.request_timeout_secs),
+    );
     let sites = Sites {
-        app: app_router(state.clone()),
-        cv: cv_router(state.clone()),
+        app: with_app_layers(app_router(state.clone()), &state).layer(timeout.clone()),
+        cv: cv_router(state.clone()).layer(timeout),
         base_domain: state.settings.server.base_domain.as_str().into(),
     };
-    let settings = &state.settings.server;
     Router::new()
         .merge(health::router().with_state(state.clone()))
-        .nest_service("/static", ServeDir::new(crate::static_dir()))
+        .nest_service(
+            "/static",
+            tower::ServiceBuilder::new()
+                .layer(compression())
+                .service(ServeDir::new(crate::static_dir())),
+        )
         .fallback(dispatch_by_host)
         .with_state(sites)
-        .layer(compression())
+        .layer(security_headers())
+}
+
+/// What every request to the app host goes through.
+fn with_app_layers(app: Router, state: &AppState) -> Router {
+    app.layer(compression())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             csrf::same_origin_only,
         ))
-        .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
-        .layer(security_headers())
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(settings.request_timeout_secs),
-        ))
+        .layer(DefaultBodyLimit::max(state.settings.server.body_limit_bytes))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()

@@ -22,7 +22,21 @@ async fn every_response_carries_the_security_headers() {
             headers["referrer-policy"], "strict-origin-when-cross-origin",
             "{path}"
         );
-        assert!(headers.contains_key("x-request-id"), "{path}");
+        let app_page = !path.starts_with("/healthz") && !path.starts_with("/static");
+        assert_eq!(headers.contains_key("x-request-id"), app_page, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn public_cv_pages_carry_the_security_headers_too() {
+    let app = spawn_app().await;
+    app.published_user("ada", &crate::helpers::small_cv("Ada")).await;
+    for path in ["/", "/resume.json", "/no-such-cv"] {
+        let response = app.cv_request("ada", path).send().await.unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
     }
 }
 
