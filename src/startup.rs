@@ -19,7 +19,7 @@ use crate::{
     jobs::{self, JobContext},
     llm, mail, passkeys,
     pdf::Printer,
-    state::AppState,
+    state::{AppState, Shared},
     store::{
         account_links, auth_attempts, cover_letters, job_queue, security_events,
         sessions::PgSessionStore,
@@ -57,7 +57,7 @@ impl Application {
         caches.keep_fresh(db.clone());
         let page_views = PageViews::default();
         page_views.flush_periodically(db.clone());
-        let state = AppState {
+        let state = AppState::new(Shared {
             hasher: Hasher::new(settings.auth.max_concurrent_hashes)?,
             github: GitHub::from_settings(&settings.github)?.map(Arc::new),
             webauthn: Arc::new(passkeys::relying_party(&settings.server)?),
@@ -68,7 +68,7 @@ impl Application {
             caches,
             page_views,
             clock: Clock::default(),
-        };
+        });
         Ok(Self {
             listener,
             clock: state.clock.clone(),

@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::{ops::Deref, sync::Arc};
 
 use axum::extract::FromRef;
 use sqlx::PgPool;
@@ -14,9 +14,27 @@ use crate::{
     web::{PageViews, RenderedPages},
 };
 
-/// What every handler may need; cheap to clone.
+/// What every handler may need. One pointer to clone: axum clones the state for every extractor
+/// and layer that takes it, several times per request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What the handlers share, through [`AppState`].
+pub struct Shared {
     pub db: PgPool,
     pub settings: Arc<Settings>,
     pub hasher: Hasher,
