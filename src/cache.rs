@@ -28,12 +28,15 @@ use crate::store::{
     users::User,
 };
 
-/// The shortest time an entry is trusted without hearing from PostgreSQL.
-pub const FRESH_FOR: Duration = Duration::from_secs(10);
+/// The shortest time an entry is trusted without hearing from PostgreSQL. A backstop only (the
+/// notifications are what keeps entries current), and every expiry costs a query when the entry
+/// is next read: at 10,000 signed-in pollers, a 10 s backstop was 1,300 to 2,000 queries a
+/// second, and the slowest polls (`benches/RESULTS.md`).
+pub const FRESH_FOR: Duration = Duration::from_secs(60);
 /// Each key expires somewhat later than [`FRESH_FOR`], by an amount of its own, so entries read
 /// together (a warm-up, a burst of logins) do not all expire, and go back to the database, at
 /// the same moment.
-pub const SPREAD: Duration = Duration::from_secs(5);
+pub const SPREAD: Duration = Duration::from_secs(30);
 
 /// [`FRESH_FOR`] plus a share of [`SPREAD`] that depends on the key (a hash, not a random draw:
 /// nothing to seed, and a key keeps its rhythm).
