@@ -55,6 +55,7 @@ browser:
 	fi
 
 ## Measure txtcv against nginx serving the same bytes (public page, status polls, jobs, 10,000
-## pollers); installs wrk and nginx when missing. Figures and targets: benches/RESULTS.md.
-bench:
+## pollers, PDFs); installs wrk and nginx when missing, and Chromium (which prints the PDFs) like
+## the browser tests. Figures and targets: benches/RESULTS.md.
+bench: browser
 	benches/run.sh

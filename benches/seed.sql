@@ -37,7 +37,11 @@ cross join generate_series(1, :sessions_per_user) k;
 
 insert into sessions (id, user_id, data, expires_at)
 select p.session_id, p.owner_id,
-       jsonb_set(t.data, '{auth,user_id}', to_jsonb(p.owner_id::text)),
+       -- axum-login's session hash is the account's id (src/auth/backend.rs), as bytes.
+       jsonb_set(jsonb_set(t.data, '{auth,user_id}', to_jsonb(p.owner_id::text)),
+                 '{auth,auth_hash}',
+                 (select jsonb_agg(get_byte(uuid_send(p.owner_id), i) order by i)
+                  from generate_series(0, 15) i)),
        now() + interval '14 days'
 from bench_pollers p, template t;
 

@@ -1,7 +1,8 @@
 -- One wrk script for every txtcv scenario; arguments after `--`:
---   <mode> <file> <rate per second, 0 = as fast as possible> [<limit>]
+--   <mode> <file> <rate per second, 0 = as fast as possible> [<limit> | <path>]
 -- modes:
---   hosts    GET / on <line>.localhost (one username per line): public CV pages over many users
+--   hosts    GET <path> (default /) on <line>.localhost (one username per line): public CV pages,
+--            their PDFs or preview images over many users
 --   poll     GET /cover-letters/<id>/status with the session cookie (lines "<cookie> <letter id>")
 --   enqueue  POST /cover-letters with the session cookie of each line (first word), <limit> times
 --            in all, then GET /healthz (wrk has no request count)
@@ -19,7 +20,7 @@ local function now_ms()
   return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
 end
 
-local mode, lines, interval, limit
+local mode, lines, interval, limit, path
 local next_line, next_slot, sent = 1, nil, 0
 
 function init(args)
@@ -30,7 +31,8 @@ function init(args)
   end
   local rate = tonumber(args[3] or "0")
   interval = rate > 0 and 1000 / rate or nil
-  limit = tonumber(args[4] or "0")
+  limit = tonumber(args[4] or "0") or 0
+  path = args[4] and not tonumber(args[4]) and args[4] or "/"
 end
 
 function delay()
@@ -51,7 +53,7 @@ end
 function request()
   local line = take()
   if mode == "hosts" then
-    return wrk.format("GET", "/", { ["Host"] = line .. ".localhost" })
+    return wrk.format("GET", path, { ["Host"] = line .. ".localhost" })
   end
   local cookie, id = line:match("^(%S+)%s*(%S*)$")
   local headers = { ["Cookie"] = "txtcv_session=" .. cookie }
