@@ -38,14 +38,31 @@ pub const FRESH_FOR: Duration = Duration::from_secs(60);
 /// the same moment.
 pub const SPREAD: Duration = Duration::from_secs(30);
 
-/// [`FRESH_FOR`] plus a share of [`SPREAD`] that depends on the key (a hash, not a random draw:
-/// nothing to seed, and a key keeps its rhythm).
-struct SpreadExpiry(RandomState);
+/// An expiry `after` creation plus a share of `spread` that depends on the key (a hash, not a
+/// random draw: nothing to seed, and a key keeps its rhythm), so that entries made together do
+/// not all expire together.
+pub struct SpreadExpiry {
+    after: Duration,
+    spread: Duration,
+    hasher: RandomState,
+}
+
+impl SpreadExpiry {
+    pub fn new(after: Duration, spread: Duration) -> Self {
+        Self {
+            after,
+            spread,
+            hasher: RandomState::new(),
+        }
+    }
+}
 
 impl<K: Hash, V> Expiry<K, V> for SpreadExpiry {
     fn expire_after_create(&self, key: &K, _value: &V, _created_at: Instant) -> Option<Duration> {
-        let spread_ms = u64::try_from(SPREAD.as_millis()).unwrap_or(u64::MAX).max(1);
-        Some(FRESH_FOR + Duration::from_millis(self.0.hash_one(key) % spread_ms))
+        let spread_ms = u64::try_from(self.spread.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        Some(self.after + Duration::from_millis(self.hasher.hash_one(key) % spread_ms))
     }
 }
 
@@ -80,7 +97,7 @@ where
         Self {
             entries: Cache::builder()
                 .max_capacity(MAX_ENTRIES)
-                .expire_after(SpreadExpiry(RandomState::new()))
+                .expire_after(SpreadExpiry::new(FRESH_FOR, SPREAD))
                 .build(),
             evictions,
         }

@@ -67,6 +67,11 @@ impl Palette {
     }
 }
 
+/// Cards drawn at once. Each takes some megabytes while it is drawn (a 1200×630 pixmap, then its
+/// PNG), so a burst of first requests for cards not drawn yet waits its turn instead of taking
+/// that much for every request at once (32 at once took the web process to 280 MB).
+pub static DRAWING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// The system's fonts, read once: scanning them takes longer than drawing a card.
 static FONTS: LazyLock<Arc<usvg::fontdb::Database>> = LazyLock::new(|| {
     let mut fonts = usvg::fontdb::Database::new();

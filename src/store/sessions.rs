@@ -62,7 +62,9 @@ impl PgSessionStore {
     fn seen_cache() -> Cache<Id, ()> {
         Cache::builder()
             .max_capacity(100_000)
-            .time_to_live(SEEN_EVERY)
+            // Spread, so that sessions first seen together (a process's first minute) are not
+            // all written again at the same moment.
+            .expire_after(crate::cache::SpreadExpiry::new(SEEN_EVERY, SEEN_EVERY / 2))
             .build()
     }
 

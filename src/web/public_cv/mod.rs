@@ -34,7 +34,7 @@ use super::{
 use crate::{
     domain::resume::{Theme, linked_data, view::Resume},
     pdf::{Paper, PrintError},
-    preview_image::PreviewCard,
+    preview_image::{self, PreviewCard},
     state::AppState,
     store::{cv_pdfs, public_cvs::PublishedCv},
 };
@@ -191,6 +191,10 @@ async fn preview_image(
         .to_owned();
     let key = RenderKey::new(&visit.cv, format);
     respond_with(&state, &visit.cv, key, &headers, async || {
+        let _turn = preview_image::DRAWING
+            .acquire()
+            .await
+            .map_err(anyhow::Error::from)?;
         let document = visible_document(&state, &visit.cv).await?;
         let username = username.clone();
         let drawn = tokio::task::spawn_blocking(move || {
