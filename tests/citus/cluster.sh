@@ -317,14 +317,15 @@ start_node() {
   }
 }
 
-# Citus in template1 and postgres on every node, so each database created on the coordinator (and
-# propagated to the workers) has it; the workers registered in `postgres`.
+# Citus in the `postgres` database of every node, and the workers registered there. Each
+# database created on the coordinator is created on the workers too, but needs the extension and
+# the nodes of its own: tests/api/helpers.rs does that for the test databases. (Not through
+# template1: Citus's maintenance daemon would stay connected to it, and CREATE DATABASE refuses a
+# template in use.)
 setup_cluster() {
-  local node db
+  local node
   for node in "${NODES[@]}"; do
-    for db in template1 postgres; do
-      psql_node "$node" "$db" -c 'create extension if not exists citus'
-    done
+    psql_node "$node" postgres -c 'create extension if not exists citus'
   done
   psql_node coordinator postgres <<EOF
 select citus_set_coordinator_host('$SOCKET_DIR', $COORDINATOR_PORT);
