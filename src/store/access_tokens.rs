@@ -57,12 +57,14 @@ pub async fn list(db: impl PgExecutor<'_>, owner_id: Uuid) -> sqlx::Result<Vec<A
 
 /// Revokes one of `owner_id`'s tokens; false when there is no such token of theirs.
 pub async fn revoke(db: impl PgExecutor<'_>, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    // The time is a parameter: Citus refuses now() beside a column in an UPDATE's SET.
     let result = sqlx::query(
-        "update access_tokens set revoked_at = coalesce(revoked_at, now())
+        "update access_tokens set revoked_at = coalesce(revoked_at, $3)
          where owner_id = $1 and id = $2",
     )
     .bind(owner_id)
     .bind(id)
+    .bind(OffsetDateTime::now_utc())
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)

@@ -193,10 +193,13 @@ async fn prune(db: &mut PgConnection, cv: &Cv, history: History) -> sqlx::Result
              from (
                  select c.number, c.size_bytes,
                         c.number = max(c.number) over ()
-                        or exists (select 1 from cover_letters l
-                                   where l.owner_id = c.owner_id and l.cv_id = c.cv_id
-                                     and l.cv_version = c.number) as protected
-                 from cv_versions c where c.owner_id = $1 and c.cv_id = $2
+                        or l.cv_version is not null as protected
+                 from cv_versions c
+                 -- A join rather than `exists` in the select list: Citus cannot push a subquery
+                 -- there down together with window functions.
+                 left join (select distinct cv_version from cover_letters
+                            where owner_id = $1 and cv_id = $2) l on l.cv_version = c.number
+                 where c.owner_id = $1 and c.cv_id = $2
              ) versions
              window kept_first as (order by protected desc, number desc)
          ) kept

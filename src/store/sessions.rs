@@ -289,18 +289,28 @@ pub async fn list_for_user(
 /// Ends the account's session named by `handle`, returning its id; `None` if it has none such
 /// (ended already, or another account's).
 pub async fn delete_by_handle(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     user_id: Uuid,
     handle: &str,
 ) -> sqlx::Result<Option<Id>> {
-    let id: Option<String> = sqlx::query_scalar(
-        "delete from sessions
-         where user_id = $1 and encode(sha256(convert_to(id, 'UTF8')), 'hex') = $2
-         returning id",
+    // Found first, then deleted by id: Citus refuses a DELETE whose condition calls a STABLE
+    // function (convert_to) on a column.
+    let found: Option<String> = sqlx::query_scalar(
+        "select id from sessions
+         where user_id = $1 and encode(sha256(convert_to(id, 'UTF8')), 'hex') = $2",
     )
     .bind(user_id)
     .bind(handle)
     .fetch_optional(db)
     .await?;
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let id: Option<String> =
+        sqlx::query_scalar("delete from sessions where user_id = $1 and id = $2 returning id")
+            .bind(user_id)
+            .bind(found)
+            .fetch_optional(db)
+            .await?;
     Ok(id.and_then(|id| id.parse().ok()))
 }
