@@ -117,16 +117,18 @@ pub async fn start_attempt(
     owner_id: Uuid,
     id: Uuid,
 ) -> sqlx::Result<Option<CoverLetter>> {
+    // The time is a parameter: Citus refuses now() beside a column (coalesce) in an UPDATE.
     sqlx::query_as(
         "update cover_letters
-         set status = 'running', attempts = attempts + 1, attempted_at = now(),
-             started_at = coalesce(started_at, now())
+         set status = 'running', attempts = attempts + 1, attempted_at = $3,
+             started_at = coalesce(started_at, $3)
          where owner_id = $1 and id = $2 and status in ('pending', 'running')
            and exists (select 1 from users where id = $1 and status = 'active')
          returning *",
     )
     .bind(owner_id)
     .bind(id)
+    .bind(OffsetDateTime::now_utc())
     .fetch_optional(db)
     .await
 }

@@ -389,7 +389,9 @@ pub enum CvChangeError {
 /// Maps the unique-slug violation to `SlugTaken`.
 fn slug_conflict(error: sqlx::Error) -> CvChangeError {
     match &error {
-        sqlx::Error::Database(db) if db.constraint() == Some("cvs_owner_id_slug_key") => {
+        sqlx::Error::Database(_)
+            if super::violated_constraint(&error) == Some("cvs_owner_id_slug_key") =>
+        {
             CvChangeError::SlugTaken
         }
         _ => CvChangeError::Database(error),
@@ -413,15 +415,23 @@ pub async fn create(
     if count >= i64::from(max_per_account) {
         return Err(CvChangeError::CapReached);
     }
+    // Asked apart (the owner is locked, so nothing changes between): Citus refuses a subquery
+    // in an INSERT.
+    let has_primary: bool =
+        sqlx::query_scalar("select exists (select 1 from cvs where owner_id = $1 and is_primary)")
+            .bind(owner_id)
+            .fetch_one(&mut *db)
+            .await?;
     sqlx::query_as(
         "insert into cvs (owner_id, id, slug, title, is_primary)
-         values ($1, $2, $3, $4, not exists (select 1 from cvs where owner_id = $1 and is_primary))
+         values ($1, $2, $3, $4, $5)
          returning *",
     )
     .bind(owner_id)
     .bind(Uuid::new_v4())
     .bind(slug.as_str())
     .bind(title.as_str())
+    .bind(!has_primary)
     .fetch_one(&mut *db)
     .await
     .map_err(slug_conflict)

@@ -48,12 +48,17 @@ pub async fn accounts(
     let rows: Vec<Counted<AccountRow>> = sqlx::query_as(
         "select count(*) over () as total, u.username, u.email, u.role, u.status, u.created_at,
                 u.last_login_at,
-                coalesce((select c.published from cvs c where c.owner_id = u.id and c.is_primary),
-                         false) as published,
-                (select count(*) from cover_letters l where l.owner_id = u.id) as letters,
-                (select count(*) from abuse_reports r
-                 where r.target_id = u.id and r.resolved_at is null) as open_reports
+                coalesce(c.published, false) as published,
+                coalesce(l.letters, 0) as letters,
+                coalesce(r.open_reports, 0) as open_reports
          from users u
+         -- Joins rather than subqueries in the select list, which Citus cannot push down to
+         -- the shards of cvs and cover_letters. An account has one primary CV at most.
+         left join cvs c on c.owner_id = u.id and c.is_primary
+         left join (select owner_id, count(*) as letters from cover_letters group by owner_id) l
+           on l.owner_id = u.id
+         left join (select target_id, count(*) as open_reports from abuse_reports
+                    where resolved_at is null group by target_id) r on r.target_id = u.id
          where ($1::text is null
                 or strpos(u.username, lower($1)) > 0 or strpos(lower(u.email), lower($1)) > 0)
            and ($2::text is null or u.status = $2)

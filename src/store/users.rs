@@ -92,17 +92,8 @@ pub async fn insert(db: impl PgExecutor<'_>, new: NewUser<'_>) -> Result<User, I
     })
 }
 
-/// The constraint a database error names, without the `_<shard id>` Citus appends when the
-/// error comes from a shard (`users_username_key_102008`); `users` has no constraint whose name
-/// ends in digits otherwise.
 fn constraint_of(error: &sqlx::Error) -> Option<&str> {
-    let name = error.as_database_error()?.constraint()?;
-    Some(match name.rsplit_once('_') {
-        Some((base, shard)) if !shard.is_empty() && shard.bytes().all(|b| b.is_ascii_digit()) => {
-            base
-        }
-        _ => name,
-    })
+    super::violated_constraint(error)
 }
 
 pub async fn find_by_id(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<User>> {
