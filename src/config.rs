@@ -53,6 +53,7 @@ pub struct Settings {
     pub cvs: CvSettings,
     pub mail: MailSettings,
     pub github: GitHubSettings,
+    pub pdf: PdfSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -157,6 +158,12 @@ pub struct ApiSettings {
 pub struct CvSettings {
     /// The most CVs one account may keep.
     pub max_per_account: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PdfSettings {
+    /// The Chromium that prints CVs.
+    pub chromium: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -18,6 +18,7 @@ pub mod mail;
 pub mod moderation;
 pub mod passkeys;
 pub mod pdf;
+pub mod preview_image;
 pub mod startup;
 pub mod state;
 pub mod store;

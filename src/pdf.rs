@@ -13,6 +13,7 @@
 //! the caller is told to come back later rather than wait or fail.
 
 use std::{
+    path::{Path, PathBuf},
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -35,8 +36,6 @@ use tokio::{
     task::JoinHandle,
 };
 
-/// Debian's Chromium, installed by `make browser`.
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// Prints at once: each is a renderer process and a core's worth of work for a moment.
 pub const MAX_PRINTS: usize = 2;
 /// Prints queued behind those: a burst waits a little, a flood is turned away.
@@ -94,10 +93,12 @@ pub enum PrintError {
 }
 
 /// The shared printer; cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Printer(Arc<Shared>);
 
 struct Shared {
+    /// The Chromium to start (`pdf.chromium`).
+    chromium: PathBuf,
     /// The running browser, if any. A mutex rather than a once-cell: a browser that died must be
     /// replaced, and only one request may start it.
     browser: Mutex<Option<Running>>,
@@ -106,13 +107,14 @@ struct Shared {
     in_flight: AtomicUsize,
 }
 
-impl Default for Shared {
-    fn default() -> Self {
-        Self {
+impl Printer {
+    pub fn new(chromium: PathBuf) -> Self {
+        Self(Arc::new(Shared {
+            chromium,
             browser: Mutex::default(),
             prints: Semaphore::new(MAX_PRINTS),
             in_flight: AtomicUsize::new(0),
-        }
+        }))
     }
 }
 
@@ -195,20 +197,20 @@ impl Printer {
         if running.take().is_some() {
             tracing::warn!("the PDF printer's Chromium died; starting another");
         }
-        let started = launch().await?;
+        let started = launch(&self.0.chromium).await?;
         let browser = started.browser.clone();
         *running = Some(started);
         Ok(browser)
     }
 }
 
-async fn launch() -> anyhow::Result<Running> {
+async fn launch(chromium: &Path) -> anyhow::Result<Running> {
     let profile = tempfile::Builder::new()
         .prefix("txtcv-chromium-")
         .tempdir()
         .context("cannot make Chromium's profile folder")?;
     let config = BrowserConfig::builder()
-        .chrome_executable(CHROMIUM)
+        .chrome_executable(chromium)
         .user_data_dir(profile.path())
         .no_sandbox()
         .launch_timeout(LAUNCH_TIMEOUT)
@@ -230,7 +232,7 @@ async fn launch() -> anyhow::Result<Running> {
         .map_err(anyhow::Error::msg)?;
     let (browser, mut handler) = Browser::launch(config)
         .await
-        .with_context(|| format!("cannot start {CHROMIUM} (run make browser)"))?;
+        .with_context(|| format!("cannot start {} (run make browser)", chromium.display()))?;
     let connection = tokio::spawn(async move { while let Some(Ok(())) = handler.next().await {} });
     Ok(Running {
         browser: Arc::new(browser),
@@ -297,7 +299,7 @@ mod tests {
 
     #[test]
     fn past_the_prints_and_the_queue_the_printer_is_busy() {
-        let printer = Printer::default();
+        let printer = Printer::new("/usr/bin/chromium".into());
         let taken: Vec<_> = (0..MAX_PRINTS + MAX_WAITING)
             .map(|_| printer.slot().expect("a slot"))
             .collect();

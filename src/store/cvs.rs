@@ -4,6 +4,7 @@ use sqlx::{PgConnection, PgExecutor};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use super::public_cvs::DailyCount;
 use crate::domain::{CvSlug, CvTitle, resume::Theme};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -308,16 +309,16 @@ pub async fn update_public_settings(
     Ok(())
 }
 
-/// Public views per day for the last `days` days up to today (UTC), oldest first, with 0 for a
-/// day nobody looked.
+/// Public views and PDF downloads per day for the last `days` days up to today (UTC), oldest
+/// first, with 0 for a day nobody looked.
 pub async fn daily_views(
     db: impl PgExecutor<'_>,
     owner_id: Uuid,
     cv_id: Uuid,
     days: i32,
-) -> sqlx::Result<Vec<(Date, i32)>> {
-    sqlx::query_as(
-        "select d.day::date, coalesce(v.views, 0)
+) -> sqlx::Result<Vec<(Date, DailyCount)>> {
+    let days: Vec<(Date, i32, i32)> = sqlx::query_as(
+        "select d.day::date, coalesce(v.views, 0), coalesce(v.pdf_downloads, 0)
          from generate_series((now() at time zone 'utc')::date - ($3 - 1),
                               (now() at time zone 'utc')::date, interval '1 day') as d(day)
          left join cv_daily_views v
@@ -328,7 +329,17 @@ pub async fn daily_views(
     .bind(cv_id)
     .bind(days)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(days
+        .into_iter()
+        .map(|(day, views, pdf_downloads)| {
+            let count = DailyCount {
+                views,
+                pdf_downloads,
+            };
+            (day, count)
+        })
+        .collect())
 }
 
 /// One of the owner's CVs, by id; `None` for an unknown id and for anyone else's CV alike.

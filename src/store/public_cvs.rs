@@ -92,22 +92,38 @@ pub async fn version_content(
     .await
 }
 
-/// Adds views of public pages today (UTC), as `(owner_id, cv_id, views)`, in one statement.
-/// Nothing about the visitors is stored.
-pub async fn count_views(db: impl PgExecutor<'_>, views: &[(Uuid, Uuid, i32)]) -> sqlx::Result<()> {
-    let owners: Vec<Uuid> = views.iter().map(|v| v.0).collect();
-    let cvs: Vec<Uuid> = views.iter().map(|v| v.1).collect();
-    let counts: Vec<i32> = views.iter().map(|v| v.2).collect();
+/// What one CV's visitors took on one day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DailyCount {
+    /// Views of its public page.
+    pub views: i32,
+    /// Downloads of its PDF at its public address.
+    pub pdf_downloads: i32,
+}
+
+/// Adds to today's (UTC) counts, as `(owner_id, cv_id, count)`, in one statement. Nothing about
+/// the visitors is stored.
+pub async fn count_views(
+    db: impl PgExecutor<'_>,
+    counts: &[(Uuid, Uuid, DailyCount)],
+) -> sqlx::Result<()> {
+    let owners: Vec<Uuid> = counts.iter().map(|c| c.0).collect();
+    let cvs: Vec<Uuid> = counts.iter().map(|c| c.1).collect();
+    let views: Vec<i32> = counts.iter().map(|c| c.2.views).collect();
+    let pdf_downloads: Vec<i32> = counts.iter().map(|c| c.2.pdf_downloads).collect();
     sqlx::query(
-        "insert into cv_daily_views (owner_id, cv_id, day, views)
-         select owner_id, cv_id, (now() at time zone 'utc')::date, views
-         from unnest($1::uuid[], $2::uuid[], $3::int[]) as t (owner_id, cv_id, views)
+        "insert into cv_daily_views (owner_id, cv_id, day, views, pdf_downloads)
+         select owner_id, cv_id, (now() at time zone 'utc')::date, views, pdf_downloads
+         from unnest($1::uuid[], $2::uuid[], $3::int[], $4::int[])
+              as t (owner_id, cv_id, views, pdf_downloads)
          on conflict (owner_id, cv_id, day)
-         do update set views = cv_daily_views.views + excluded.views",
+         do update set views = cv_daily_views.views + excluded.views,
+                       pdf_downloads = cv_daily_views.pdf_downloads + excluded.pdf_downloads",
     )
     .bind(owners)
     .bind(cvs)
-    .bind(counts)
+    .bind(views)
+    .bind(pdf_downloads)
     .execute(db)
     .await?;
     Ok(())

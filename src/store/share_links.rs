@@ -1,4 +1,4 @@
-//! Private links to a CV, one per company, with their opens.
+//! Private links to a CV, one per company, with their opens and PDF downloads.
 
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
@@ -13,6 +13,7 @@ pub struct ShareLink {
     pub expires_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
     pub opens: i32,
+    pub pdf_downloads: i32,
     pub created_at: OffsetDateTime,
 }
 
@@ -57,7 +58,7 @@ pub async fn of_cv(
     cv_id: Uuid,
 ) -> sqlx::Result<Vec<ShareLink>> {
     sqlx::query_as(
-        "select id, cv_id, token, label, expires_at, revoked_at, opens, created_at
+        "select id, cv_id, token, label, expires_at, revoked_at, opens, pdf_downloads, created_at
          from share_links where owner_id = $1 and cv_id = $2 order by created_at desc, id",
     )
     .bind(owner_id)
@@ -83,7 +84,7 @@ pub async fn live(
 ) -> sqlx::Result<Option<OwnedLink>> {
     sqlx::query_as(
         "select s.owner_id, s.id, s.cv_id, s.token, s.label, s.expires_at, s.revoked_at, s.opens,
-                s.created_at
+                s.pdf_downloads, s.created_at
          from users u join share_links s on s.owner_id = u.id and s.token = $2
          where u.username = $1 and u.status = 'active' and s.revoked_at is null
            and (s.expires_at is null or s.expires_at > $3)",
@@ -95,8 +96,29 @@ pub async fn live(
     .await
 }
 
-pub async fn count_open(db: impl PgExecutor<'_>, owner_id: Uuid, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("update share_links set opens = opens + 1 where owner_id = $1 and id = $2")
+/// What a private link counts: its opens and its PDF downloads.
+#[derive(Debug, Clone, Copy)]
+pub enum LinkCounter {
+    Opens,
+    PdfDownloads,
+}
+
+pub async fn count(
+    db: impl PgExecutor<'_>,
+    owner_id: Uuid,
+    id: Uuid,
+    counter: LinkCounter,
+) -> sqlx::Result<()> {
+    let statement = match counter {
+        LinkCounter::Opens => {
+            "update share_links set opens = opens + 1 where owner_id = $1 and id = $2"
+        }
+        LinkCounter::PdfDownloads => {
+            "update share_links set pdf_downloads = pdf_downloads + 1
+             where owner_id = $1 and id = $2"
+        }
+    };
+    sqlx::query(statement)
         .bind(owner_id)
         .bind(id)
         .execute(db)

@@ -8,10 +8,11 @@ use super::{
     error::AppError,
     layout::Layout,
     resume::{self, CvStatus},
+    share_links::{self, ShareLinkView},
 };
 use crate::{
     state::AppState,
-    store::{cvs, moderation, public_cvs, users::User},
+    store::{cvs, moderation, public_cvs, public_cvs::DailyCount, users::User},
 };
 
 /// How far back the dashboard's chart of public views goes.
@@ -45,8 +46,12 @@ struct DashboardPage {
     moderation_note: Option<String>,
     views: Vec<DayBar>,
     total_views: i64,
+    /// PDFs downloaded from the public address over the same days.
+    total_pdf_downloads: i64,
     /// The sites that sent the most visitors over the same days, with their counts.
     referrers: Vec<(String, i64)>,
+    /// The CV's private links, with their opens and downloads.
+    share_links: Vec<ShareLinkView>,
 }
 
 /// One day of the views chart: its height as one of 11 steps (CSS classes `h-0` … `h-10`,
@@ -64,12 +69,16 @@ async fn dashboard(
 ) -> Result<Html<String>, AppError> {
     let (cv, latest) = resume::current(&state, &user).await?;
     let status = CvStatus::new(&state, &user, &headers, cv.as_ref(), latest.as_ref());
-    let (days, referrers) = match &cv {
+    let (days, referrers, share_links) = match &cv {
         Some(cv) => (
             cvs::daily_views(&state.db, user.id, cv.id, VIEW_DAYS).await?,
             public_cvs::top_referrers(&state.db, user.id, cv.id, VIEW_DAYS, TOP_REFERRERS).await?,
+            share_links::of(&state, cv, &user.username, &headers).await?,
         ),
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), Vec::new(), Vec::new()),
+    };
+    let total = |count: fn(&DailyCount) -> i32| -> i64 {
+        days.iter().map(|(_, day)| i64::from(count(day))).sum()
     };
     let moderation_note = moderation::cv_state(&state.db, user.id)
         .await?
@@ -79,23 +88,25 @@ async fn dashboard(
         user,
         status,
         moderation_note,
-        total_views: days.iter().map(|&(_, views)| i64::from(views)).sum(),
+        total_views: total(|day| day.views),
+        total_pdf_downloads: total(|day| day.pdf_downloads),
         views: day_bars(&days),
         referrers,
+        share_links,
     };
     Ok(Html(page.render()?))
 }
 
-fn day_bars(days: &[(time::Date, i32)]) -> Vec<DayBar> {
+fn day_bars(days: &[(time::Date, DailyCount)]) -> Vec<DayBar> {
     let count = |views: i32| u64::try_from(views).unwrap_or(0);
     let most = days
         .iter()
-        .map(|&(_, views)| count(views))
+        .map(|(_, day)| count(day.views))
         .max()
         .unwrap_or(0)
         .max(1);
     days.iter()
-        .map(|&(day, views)| {
+        .map(|&(day, DailyCount { views, .. })| {
             let views = count(views);
             // Rounded up, so a day with any views never looks like a day with none.
             let step = (views * 10).div_ceil(most);
@@ -116,11 +127,15 @@ mod tests {
 
     #[test]
     fn bars_scale_to_the_busiest_day_and_never_hide_a_view() {
+        let views = |views| DailyCount {
+            views,
+            pdf_downloads: 0,
+        };
         let days = [
-            (date!(2026 - 11 - 01), 0),
-            (date!(2026 - 11 - 02), 1),
-            (date!(2026 - 11 - 03), 50),
-            (date!(2026 - 11 - 04), 100),
+            (date!(2026 - 11 - 01), views(0)),
+            (date!(2026 - 11 - 02), views(1)),
+            (date!(2026 - 11 - 03), views(50)),
+            (date!(2026 - 11 - 04), views(100)),
         ];
         let steps: Vec<u64> = day_bars(&days).iter().map(|bar| bar.step).collect();
         assert_eq!(steps, vec![0, 1, 5, 10]);

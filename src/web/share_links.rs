@@ -47,6 +47,7 @@ pub struct ShareLinkView {
     pub state: String,
     pub live: bool,
     pub opens: i32,
+    pub pdf_downloads: i32,
 }
 
 impl ShareLinkView {
@@ -64,6 +65,7 @@ impl ShareLinkView {
             created: when(link.created_at),
             state,
             opens: link.opens,
+            pdf_downloads: link.pdf_downloads,
             url,
         }
     }

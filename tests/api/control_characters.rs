@@ -93,6 +93,16 @@ fn member_forms(cv: &str) -> Vec<Form> {
             "/report/ada/main",
             &[("category", "spam"), ("details", "Spam")],
         ),
+        form(
+            format!("/cvs/{cv}/share-links"),
+            &[("label", "Acme"), ("expires_in_days", "30")],
+        ),
+        with_reauth("/settings/passkeys/new", &[("name", "Laptop")]),
+        form("/settings/passkeys/register", &[("credential", "{}")]),
+        form(
+            format!("/settings/passkeys/{}/rename", uuid::Uuid::nil()),
+            &[("name", "Phone")],
+        ),
         // Last: with a successor it cannot use, it may still delete the CV.
         form(format!("/cvs/{cv}/delete"), &[("successor", cv)]),
     ]
@@ -118,6 +128,8 @@ fn anonymous_forms() -> Vec<Form> {
             &[("new_password", "another long passphrase")],
         ),
         form("/login/two-factor", &[("code", "123456")]),
+        form("/login/passkey", &[("credential", "{}")]),
+        form("/auth/github/signup", &[("username", "ada-gh")]),
     ]
 }
 
@@ -180,7 +192,14 @@ async fn a_nul_in_any_form_field_or_address_is_never_a_server_error() {
         }
         no_get_is_a_server_error(&app, &root, &odd_addresses(bad)).await;
         let bad = urlencoding(bad);
-        let cv_pages = [format!("/{bad}"), format!("/{bad}/resume.json")];
+        let cv_pages = [
+            format!("/{bad}"),
+            format!("/{bad}/resume.json"),
+            format!("/{bad}/resume.pdf"),
+            format!("/{bad}/og.png"),
+            format!("/s/{bad}"),
+            format!("/s/{bad}/resume.pdf"),
+        ];
         for path in cv_pages {
             let status = app.get_cv("ada", &path).await.status();
             assert!(!status.is_server_error(), "CV host {path}: {status}");

@@ -216,6 +216,22 @@ async fn forgot_answers_alike_and_as_fast_for_known_and_unknown_addresses() {
     })
     .await;
     app.signed_up("ada").await;
+    // Timing is noisy on a busy machine: a real oracle shows in every try, a load spike in one.
+    let mut gaps = Vec::new();
+    for _ in 0..3 {
+        let (known, unknown) = reset_medians(&app).await;
+        let gap = known.abs_diff(unknown);
+        if gap < Duration::from_millis(25) {
+            return;
+        }
+        gaps.push(format!("known {known:?} and unknown {unknown:?}"));
+    }
+    panic!("known and unknown addresses answer in about the same time: {gaps:?}");
+}
+
+/// The median answer times of 20 forgotten-password requests for a known and an unknown
+/// address, asked in turn; every answer is the same page.
+async fn reset_medians(app: &TestApp) -> (Duration, Duration) {
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     let mut pages = Vec::new();
     for round in 0..20 {
@@ -224,7 +240,7 @@ async fn forgot_answers_alike_and_as_fast_for_known_and_unknown_addresses() {
             ("nobody@example.org", &mut unknown),
         ] {
             let started = Instant::now();
-            let response = ask_for_reset(&app, email).await;
+            let response = ask_for_reset(app, email).await;
             times.push(started.elapsed());
             assert_eq!(response.status(), StatusCode::OK, "round {round}");
             pages.push(body(response).await.replace(email, "EMAIL"));
@@ -238,12 +254,7 @@ async fn forgot_answers_alike_and_as_fast_for_known_and_unknown_addresses() {
         times.sort();
         times[times.len() / 2]
     };
-    let (known, unknown) = (median(&mut known), median(&mut unknown));
-    let gap = known.abs_diff(unknown);
-    assert!(
-        gap < Duration::from_millis(25),
-        "known {known:?} and unknown {unknown:?} answer in about the same time"
-    );
+    (median(&mut known), median(&mut unknown))
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod github;
 mod health;
 mod helpers;
 mod hostile;
+mod link_previews;
 mod local_database;
 mod mail;
 mod mock_github;

@@ -294,3 +294,64 @@ async fn a_burst_of_first_downloads_is_printed_or_asked_to_wait() {
     }
     assert!(printed >= 2, "{printed} printed");
 }
+
+async fn pdf_downloads_today(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select coalesce(sum(pdf_downloads), 0)::bigint from cv_daily_views")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn downloads_are_counted_for_the_owner_but_not_the_bots() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    app.publish_cv_directly("ada", &small_cv("Ada Lovelace"), "classic", &[])
+        .await;
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    for agent in [
+        firefox,
+        firefox,
+        "Googlebot/2.1 (+http://www.google.com/bot.html)",
+    ] {
+        let answer = app
+            .cv_request("ada", "/resume.pdf")
+            .header(header::USER_AGENT, agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+
+    // Counts are written in batches, a few times a second.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pdf_downloads_today(&app).await < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(pdf_downloads_today(&app).await, 2);
+    let dashboard = body(app.get(&ada, "/dashboard").await).await;
+    assert!(
+        dashboard.contains("<strong>2</strong> PDF downloads in the last 30 days"),
+        "{dashboard}"
+    );
+}
+
+#[tokio::test]
+async fn a_printer_that_cannot_start_asks_the_visitor_to_come_back() {
+    let app = spawn_app_with(|settings| {
+        settings.pdf.chromium = "/nonexistent/chromium".into();
+    })
+    .await;
+    app.published_user("ada", &small_cv("Ada Lovelace")).await;
+
+    let answer = app.get_cv("ada", "/resume.pdf").await;
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(header_text(&answer, "retry-after"), "5");
+    assert!(
+        body(answer).await.contains("try again"),
+        "a page that says what to do"
+    );
+    assert_eq!(kept_pdfs(&app).await, 0, "nothing kept");
+    assert_eq!(app.get_cv("ada", "/").await.status(), StatusCode::OK);
+}

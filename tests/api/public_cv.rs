@@ -603,7 +603,7 @@ async fn link_previews_and_search_engines_read_the_person_from_the_page() {
             .and_then(|m| m.value().attr("content"))
             .map(str::to_owned)
     };
-    assert_eq!(meta("twitter:card").as_deref(), Some("summary"));
+    assert_eq!(meta("twitter:card").as_deref(), Some("summary_large_image"));
     assert!(
         meta("twitter:title")
             .unwrap()

@@ -46,6 +46,15 @@ async fn open(app: &TestApp, username: &str, path: &str, agent: &str) -> reqwest
         .unwrap()
 }
 
+/// The id of the link made for `label`.
+async fn link_id(app: &TestApp, label: &str) -> Uuid {
+    sqlx::query_scalar("select id from share_links where label = $1")
+        .bind(label)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
 async fn opens(app: &TestApp) -> Vec<i32> {
     sqlx::query_scalar("select opens from share_links order by created_at")
         .fetch_all(&app.db)
@@ -117,10 +126,7 @@ async fn an_expired_a_revoked_and_an_unknown_link_are_the_same_404() {
     assert_eq!(body(expired).await, unknown);
 
     let revoked_link = share(&app, &ada, cv, "Revoked", "").await;
-    let id: Uuid = sqlx::query_scalar("select id from share_links where label = 'Revoked'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = link_id(&app, "Revoked").await;
     let revoke = format!("/cvs/{cv}/share-links/{id}/revoke");
     assert_eq!(
         location(&app.post_form(&ada, &revoke, &[]).await),
@@ -144,10 +150,7 @@ async fn another_member_and_a_visitor_cannot_make_or_revoke_links_and_a_link_ope
     app.save_cv_directly("ada", &sample_resume()).await;
     let cv = app.primary_cv_id("ada").await;
     let link = share(&app, &ada, cv, "Acme", "").await;
-    let id: Uuid = sqlx::query_scalar("select id from share_links")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = link_id(&app, "Acme").await;
     let bob = app.signed_up("bob").await;
 
     let make = format!("/cvs/{cv}/share-links");
@@ -191,4 +194,53 @@ async fn a_bad_label_or_expiry_makes_no_link_and_says_why() {
         );
     }
     assert!(opens(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_private_link_has_its_pdf_and_picture_and_counts_each_download() {
+    let app = spawn_app().await;
+    let richard = app.signed_up("richard").await;
+    app.save_cv_directly("richard", &sample_resume()).await;
+    let cv = app.primary_cv_id("richard").await;
+    let link = share(&app, &richard, cv, "Acme, backend role", "").await;
+
+    let page = body(open(&app, "richard", &link, FIREFOX).await).await;
+    let pdf_path = format!("{link}/resume.pdf");
+    assert!(page.contains(&format!(r#"href="{pdf_path}""#)), "{page}");
+    let image_url = format!("http://{}{link}/og.png", app.cv_host("richard"));
+    assert!(page.contains(&format!(r#"content="{image_url}""#)));
+
+    let pdf = open(&app, "richard", &pdf_path, FIREFOX).await;
+    assert_eq!(pdf.status(), StatusCode::OK, "printed while unpublished");
+    assert_eq!(header_text(&pdf, "content-type"), "application/pdf");
+    assert_eq!(header_text(&pdf, "x-robots-tag"), "noindex");
+    open(&app, "richard", &pdf_path, "Googlebot/2.1").await;
+    let image = open(&app, "richard", &format!("{link}/og.png"), FIREFOX).await;
+    assert_eq!(image.status(), StatusCode::OK);
+    assert_eq!(header_text(&image, "content-type"), "image/png");
+
+    let (opens, downloads): (i32, i32) =
+        sqlx::query_as("select opens, pdf_downloads from share_links")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!((opens, downloads), (1, 1), "people counted, bots not");
+    let details = body(app.get(&richard, &format!("/cvs/{cv}/details")).await).await;
+    assert!(details.contains("PDF downloads"));
+    let dashboard = body(app.get(&richard, "/dashboard").await).await;
+    assert!(
+        dashboard
+            .contains("<tr><td>Acme, backend role</td><td>no expiry</td><td>1</td><td>1</td></tr>"),
+        "{dashboard}"
+    );
+
+    let id = link_id(&app, "Acme, backend role").await;
+    app.post_form(&richard, &format!("/cvs/{cv}/share-links/{id}/revoke"), &[])
+        .await;
+    for file in ["/resume.pdf", "/og.png"] {
+        let answer = open(&app, "richard", &format!("{link}{file}"), FIREFOX).await;
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{file}");
+    }
+    let bob_host = open(&app, "bob", &pdf_path, FIREFOX).await;
+    assert_eq!(bob_host.status(), StatusCode::NOT_FOUND);
 }
