@@ -234,7 +234,7 @@ pub async fn reset_password(
         return Ok(None);
     };
     users::set_password_hash(&mut *tx, link.owner_id, hash).await?;
-    sessions::delete_for_user(&mut *tx, link.owner_id, None).await?;
+    sessions::delete_for_user(&mut tx, link.owner_id, None).await?;
     users::confirm_email(&mut *tx, link.owner_id, &link.email, now).await?;
     let Some(user) = users::find_by_id(&mut *tx, link.owner_id).await? else {
         return Ok(None);

@@ -24,17 +24,11 @@ begin
     end loop;
 end $$;
 
--- Triggers on a distributed table run on its shards, on the workers, where no web process
--- listens, and a NOTIFY there makes the two-phase commit of any transaction that spans nodes
--- fail ("cannot PREPARE a transaction that has executed LISTEN, UNLISTEN, or NOTIFY"). The
--- application announces these changes itself on Citus.
-drop trigger sessions_evict on sessions;
-drop trigger cvs_evict on cvs;
-drop trigger cv_versions_evict on cv_versions;
-drop trigger cover_letters_evict on cover_letters;
-
 -- users is a reference table: a copy on every node, the coordinator included. Its trigger runs on
--- each copy; only the coordinator's, which is committed without PREPARE, may notify.
+-- each copy, but a NOTIFY on a worker reaches no web process and makes the two-phase commit fail
+-- ("cannot PREPARE a transaction that has executed LISTEN, UNLISTEN, or NOTIFY"); only the
+-- coordinator's copy, committed without PREPARE, may notify. (The distributed tables have no
+-- triggers: the application announces their changes, migration 20261204000010.)
 create or replace function txtcv_notify_user_changed() returns trigger language plpgsql as $$
 begin
     if not citus_is_coordinator() then

@@ -1,10 +1,11 @@
-//! CVs and their versions.
+//! CVs and their versions. Every change here is announced (`evictions::announce_cv`) in its
+//! transaction, as processes keep the public page of each username.
 
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::public_cvs::DailyCount;
+use super::{evictions, public_cvs::DailyCount};
 use crate::domain::{CvSlug, CvTitle, resume::Theme};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -83,6 +84,7 @@ pub async fn primary_or_promote(db: &mut PgConnection, owner_id: Uuid) -> sqlx::
     .fetch_optional(&mut *db)
     .await?;
     if let Some(cv) = &promoted {
+        evictions::announce_cv(&mut *db, owner_id).await?;
         tracing::warn!(%owner_id, cv_id = %cv.id, "an account had CVs but no primary; promoted one");
     }
     Ok(promoted)
@@ -95,14 +97,16 @@ pub async fn primary_or_create(db: &mut PgConnection, owner_id: Uuid) -> sqlx::R
         return Ok(cv);
     }
     // The account has no CV at all (and is locked), so the slug is free.
-    sqlx::query_as(
+    let cv = sqlx::query_as(
         "insert into cvs (owner_id, id, slug, title, is_primary)
          values ($1, $2, 'cv', 'My CV', true) returning *",
     )
     .bind(owner_id)
     .bind(Uuid::new_v4())
     .fetch_one(&mut *db)
-    .await
+    .await?;
+    evictions::announce_cv(db, owner_id).await?;
+    Ok(cv)
 }
 
 /// The newest version of a CV.
@@ -175,7 +179,8 @@ pub async fn append_version(
     .bind(created_by)
     .fetch_one(&mut *db)
     .await?;
-    prune(db, cv, history).await?;
+    prune(&mut *db, cv, history).await?;
+    evictions::announce_cv(db, cv.owner_id).await?;
     Ok(Appended::Saved(version))
 }
 
@@ -263,11 +268,12 @@ pub async fn version(
 /// Shows or hides the CV's public page. Publishing clears a moderator's note: the owner has read
 /// it and takes the responsibility.
 pub async fn set_published(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     owner_id: Uuid,
     cv_id: Uuid,
     published: bool,
 ) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
     sqlx::query(
         "update cvs set published = $3, updated_at = now(),
              moderation_note = case when $3 then null else moderation_note end
@@ -276,9 +282,10 @@ pub async fn set_published(
     .bind(owner_id)
     .bind(cv_id)
     .bind(published)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    evictions::announce_cv(&mut *tx, owner_id).await?;
+    tx.commit().await
 }
 
 /// How the public page looks, which fields it leaves out, and whether it may be indexed.
@@ -289,8 +296,9 @@ pub struct PublicSettings<'a> {
 }
 
 /// Sets how the public page looks, which fields it leaves out, and whether it may be indexed.
+/// Run it in a transaction.
 pub async fn update_public_settings(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     owner_id: Uuid,
     cv_id: Uuid,
     settings: PublicSettings<'_>,
@@ -304,9 +312,9 @@ pub async fn update_public_settings(
     .bind(settings.theme.as_str())
     .bind(settings.hidden_fields)
     .bind(settings.allow_indexing)
-    .execute(db)
+    .execute(&mut *db)
     .await?;
-    Ok(())
+    evictions::announce_cv(db, owner_id).await
 }
 
 /// Public views and PDF downloads per day for the last `days` days up to today (UTC), oldest
@@ -433,7 +441,7 @@ pub async fn create(
             .bind(owner_id)
             .fetch_one(&mut *db)
             .await?;
-    sqlx::query_as(
+    let cv = sqlx::query_as(
         "insert into cvs (owner_id, id, slug, title, is_primary)
          values ($1, $2, $3, $4, $5)
          returning *",
@@ -445,17 +453,20 @@ pub async fn create(
     .bind(!has_primary)
     .fetch_one(&mut *db)
     .await
-    .map_err(slug_conflict)
+    .map_err(slug_conflict)?;
+    evictions::announce_cv(db, owner_id).await?;
+    Ok(cv)
 }
 
 /// Gives the CV a new title and slug; `false` when the owner has no such CV.
 pub async fn rename(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     owner_id: Uuid,
     id: Uuid,
     title: &CvTitle,
     slug: &CvSlug,
 ) -> Result<bool, CvChangeError> {
+    let mut tx = db.begin().await?;
     let result = sqlx::query(
         "update cvs set title = $3, slug = $4, updated_at = now() where owner_id = $1 and id = $2",
     )
@@ -463,9 +474,11 @@ pub async fn rename(
     .bind(id)
     .bind(title.as_str())
     .bind(slug.as_str())
-    .execute(db)
+    .execute(&mut *tx)
     .await
     .map_err(slug_conflict)?;
+    evictions::announce_cv(&mut *tx, owner_id).await?;
+    tx.commit().await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -500,6 +513,7 @@ async fn promote(db: &mut PgConnection, owner_id: Uuid, id: Uuid) -> sqlx::Resul
     .bind(id)
     .execute(&mut *db)
     .await?;
+    evictions::announce_cv(db, owner_id).await?;
     Ok(true)
 }
 
@@ -550,5 +564,6 @@ pub async fn delete(
         .bind(id)
         .execute(&mut *db)
         .await?;
+    evictions::announce_cv(db, owner_id).await?;
     Ok(Deletion::Deleted(cv))
 }

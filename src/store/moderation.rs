@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{paging::Counted, users::User};
+use super::{evictions, paging::Counted, users::User};
 use crate::{
     domain::{AccountStatus, Role},
     jobs::COVER_LETTER_QUEUE,
@@ -102,9 +102,9 @@ pub async fn letter_count(db: impl PgExecutor<'_>, owner_id: Uuid) -> sqlx::Resu
 }
 
 /// Takes the account's CVs, or only the CV `only`, off the public web and tells the owner why.
-/// `false` when nothing of it was published.
+/// `false` when nothing of it was published. Run it in a transaction.
 pub async fn unpublish(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     owner_id: Uuid,
     only: Option<Uuid>,
     note: &str,
@@ -116,8 +116,9 @@ pub async fn unpublish(
     .bind(owner_id)
     .bind(note)
     .bind(only)
-    .execute(db)
+    .execute(&mut *db)
     .await?;
+    evictions::announce_cv(db, owner_id).await?;
     Ok(done.rows_affected() > 0)
 }
 

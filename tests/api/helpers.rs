@@ -426,6 +426,9 @@ impl TestApp {
         .execute(&mut *connection)
         .await
         .expect("the CV is updated");
+        txtcv::store::evictions::announce_cv(&mut *connection, owner_id)
+            .await
+            .expect("the change is announced");
     }
 
     /// Saves `document` and publishes it with `theme`, hiding `hidden`.
