@@ -6,6 +6,11 @@
 #   tests/citus/cluster.sh url       print the coordinator's URL (the cluster must be up)
 #   tests/citus/cluster.sh stop      stop the three servers (the build cache stays)
 #   tests/citus/cluster.sh build     only build Citus (or find it in the cache)
+#   tests/citus/cluster.sh join DB   make the database DB, created on the coordinator, a Citus one:
+#                                    the extension on every node, the workers registered in it
+#   tests/citus/cluster.sh add-worker DB
+#                                    start a third worker (worker3) and register it in DB only,
+#                                    for the rebalance benchmark (benches/citus.sh)
 #
 # The build. Citus (the tag pinned below) is built from its source against Debian's PostgreSQL
 # 15 (`postgresql-server-dev-15`), installing the build dependencies Citus documents with apt when
@@ -42,7 +47,9 @@ PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_LIB=/usr/lib/postgresql/$PG_MAJOR/lib
 PG_SHARE=/usr/share/postgresql/$PG_MAJOR
 COORDINATOR_PORT=9700
-NODES=(coordinator worker1 worker2)
+# worker3 starts only when added (add-worker): `make citus` starts the first three.
+ALL_NODES=(coordinator worker1 worker2 worker3)
+NODES=("${ALL_NODES[@]:0:3}")
 SERVER_USER=postgres
 
 # What Citus's CONTRIBUTING.md lists for Debian, for PostgreSQL 15, less libcurl: Citus uses it
@@ -232,8 +239,8 @@ locate_data() {
 
 node_port() {
   local i
-  for i in "${!NODES[@]}"; do
-    [ "${NODES[$i]}" = "$1" ] && echo $((COORDINATOR_PORT + i))
+  for i in "${!ALL_NODES[@]}"; do
+    [ "${ALL_NODES[$i]}" = "$1" ] && echo $((COORDINATOR_PORT + i))
   done
 }
 
@@ -277,6 +284,8 @@ citus.enable_create_database_propagation = on
 citus.local_hostname = '$SOCKET_DIR'
 # Fewer shards than the default 32 per table: the same routing, far less DDL per test database.
 citus.shard_count = 4
+# Moving a shard while it is written (citus_rebalance_start) goes through logical replication.
+wal_level = logical
 log_min_messages = warning
 EOF
 }
@@ -364,10 +373,43 @@ start() {
   coordinator_url
 }
 
+# The shell's twin of join_citus_cluster in tests/api/helpers.rs (which says why each step).
+join() {
+  local database=$1 node
+  locate_data
+  for node in "${NODES[@]:1}" coordinator; do
+    psql_node "$node" "$database" -c 'create extension if not exists citus'
+  done
+  psql_node coordinator "$database" <<EOF
+select citus_set_coordinator_host('$SOCKET_DIR', $COORDINATOR_PORT);
+select citus_add_node('$SOCKET_DIR', $(node_port worker1));
+select citus_add_node('$SOCKET_DIR', $(node_port worker2));
+EOF
+}
+
+# worker3, empty, in DATABASE only (the databases that exist already were not made on it), made
+# afresh each time: a node for one benchmark, holding nothing else.
+add_worker() {
+  local database=$1 node=worker3
+  start
+  exec 9>"$DATA_ROOT/cluster.lock"
+  flock 9
+  if node_running "$node"; then
+    as_server "$PG_BIN/pg_ctl" stop -D "$NODE_HOME/$node" -m fast >/dev/null
+  fi
+  rm -rf "${NODE_HOME:?}/$node"
+  init_node "$node"
+  write_settings "$node" || true
+  node_running "$node" || start_node "$node"
+  psql_node "$node" postgres -c "create database $database"
+  psql_node "$node" "$database" -c 'create extension citus'
+  psql_node coordinator "$database" -c "select citus_add_node('$SOCKET_DIR', $(node_port "$node"))"
+}
+
 stop() {
   locate_data
   local node
-  for node in "${NODES[@]}"; do
+  for node in "${ALL_NODES[@]}"; do
     if node_running "$node"; then
       as_server "$PG_BIN/pg_ctl" stop -D "$NODE_HOME/$node" -m fast >/dev/null
       log "stopped $node"
@@ -383,6 +425,8 @@ case "${1:-start}" in
     node_running coordinator || die "the Citus cluster is not running; start it with make citus"
     coordinator_url
     ;;
+  join) join "${2:?usage: $0 join DATABASE}" ;;
+  add-worker) add_worker "${2:?usage: $0 add-worker DATABASE}" >/dev/null ;;
   stop) stop ;;
-  *) die "usage: $0 [start|url|stop|build]" ;;
+  *) die "usage: $0 [start|url|stop|build|join DB|add-worker DB]" ;;
 esac
