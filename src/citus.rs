@@ -1,7 +1,7 @@
 //! Citus: when the database is on a Citus coordinator (the `citus` extension is installed in it),
 //! the schema the migrations made is distributed once, after them: the tenant tables by
 //! `owner_id`, colocated; what is looked up across accounts as reference tables; the rest left on
-//! the coordinator. `citus.sql` says what goes where and why; tests/citus/PLAN.md says what that
+//! the coordinator. `citus.sql` says what goes where and why; tests/citus/README.md says what that
 //! changes for the application. On plain PostgreSQL this does nothing.
 
 use anyhow::Context;

@@ -1,6 +1,6 @@
 -- Turns a txtcv database on a Citus coordinator into a distributed one (src/citus.rs runs it after
--- the migrations, once, when the citus extension is present). See tests/citus/PLAN.md for why each
--- table goes where it goes.
+-- the migrations, once, when the citus extension is present). See tests/citus/README.md for why
+-- each table goes where it goes.
 --
 -- Citus refuses to distribute a table that a local table references, or that references a local
 -- one, so the foreign keys between our tables are dropped first and put back once every table is
