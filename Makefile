@@ -11,7 +11,7 @@ AXE_CORE_DIR := $(HOME)/.cache/txtcv-axe
 # Where the accessibility test reads axe-core (it looks in the same place when run by hand).
 export TXTCV_AXE_CORE_JS := $(AXE_CORE_DIR)/node_modules/axe-core/axe.min.js
 
-.PHONY: run test browser fuzz bench citus test-citus citus-stop
+.PHONY: run test browser fuzz bench bench-citus citus test-citus citus-stop
 
 ## Start txtcv (web and worker) on http://localhost:8080.
 run:
@@ -58,6 +58,11 @@ browser:
 ## pollers); installs wrk and nginx when missing. Figures and targets: benches/RESULTS.md.
 bench:
 	benches/run.sh
+
+## benches/run.sh on the project-local PostgreSQL and on the Citus cluster in one go, side by side,
+## with a third worker joining and the shards rebalanced during the Citus run: benches/citus.sh.
+bench-citus:
+	benches/citus.sh
 
 ## A local Citus cluster (a coordinator and two workers, data in .data/citus/) built from the
 ## pinned Citus release against Debian's PostgreSQL 15, the build cached in ~/.cache/txtcv-citus;
