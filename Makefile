@@ -11,7 +11,7 @@ AXE_CORE_DIR := $(HOME)/.cache/txtcv-axe
 # Where the accessibility test reads axe-core (it looks in the same place when run by hand).
 export TXTCV_AXE_CORE_JS := $(AXE_CORE_DIR)/node_modules/axe-core/axe.min.js
 
-.PHONY: run test browser fuzz bench
+.PHONY: run test browser fuzz bench bench-citus citus test-citus citus-stop
 
 ## Start txtcv (web and worker) on http://localhost:8080.
 run:
@@ -59,3 +59,23 @@ browser:
 ## the browser tests. Figures and targets: benches/RESULTS.md.
 bench: browser
 	benches/run.sh
+
+## benches/run.sh on the project-local PostgreSQL and on the Citus cluster in one go, side by side,
+## with a third worker joining and the shards rebalanced during the Citus run: benches/citus.sh.
+bench-citus:
+	benches/citus.sh
+
+## A local Citus cluster (a coordinator and two workers, data in .data/citus/) built from the
+## pinned Citus release against Debian's PostgreSQL 15, the build cached in ~/.cache/txtcv-citus;
+## prints the coordinator's URL. CITUS_SRC=<git clone> builds without internet:
+## tests/citus/cluster.sh.
+citus:
+	tests/citus/cluster.sh
+
+## Stop the Citus cluster (its data and the build cache stay).
+citus-stop:
+	tests/citus/cluster.sh stop
+
+## The integration suite with every test database on the Citus coordinator (see tests/citus/).
+test-citus: browser
+	DATABASE_URL="$$(tests/citus/cluster.sh)" cargo test

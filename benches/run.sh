@@ -57,10 +57,16 @@ if [ -z "${DATABASE_URL:-}" ]; then
   ADMIN_URL="postgres://postgres@localhost:5432/postgres?host=$SOCKET_DIR"
   BENCH_URL="postgres://postgres@localhost:5432/txtcv_bench?host=$SOCKET_DIR"
 else
-  ADMIN_URL=${DATABASE_URL%/*}/postgres
-  BENCH_URL=${DATABASE_URL%/*}/txtcv_bench
+  # The database name is the path's last part; a query (?host=<socket directory>) stays.
+  DB_BASE=${DATABASE_URL%%\?*}
+  DB_QUERY=${DATABASE_URL#"$DB_BASE"}
+  ADMIN_URL=${DB_BASE%/*}/postgres$DB_QUERY
+  BENCH_URL=${DB_BASE%/*}/txtcv_bench$DB_QUERY
 fi
 psql -q "$ADMIN_URL" -c 'drop database if exists txtcv_bench with (force)' -c 'create database txtcv_bench'
+# BENCH_PREPARE_DB: a command run with the new database's name before txtcv starts on it
+# (benches/citus.sh makes it a Citus one).
+if [ -n "${BENCH_PREPARE_DB:-}" ]; then $BENCH_PREPARE_DB txtcv_bench; fi
 
 PORT=$(free_port)
 PIDS=()

@@ -72,7 +72,7 @@ pub async fn confirm_email(
 ) -> anyhow::Result<Confirmation> {
     let mut tx = db.begin().await?;
     let purposes = [Purpose::ConfirmEmail, Purpose::ChangeEmail];
-    let Some(link) = account_links::redeem(&mut *tx, secret, &purposes, now).await? else {
+    let Some(link) = account_links::redeem(&mut tx, secret, &purposes, now).await? else {
         return Ok(Confirmation::Invalid);
     };
     let outcome = if link.is_for(Purpose::ChangeEmail) {
@@ -230,11 +230,11 @@ pub async fn reset_password(
 ) -> anyhow::Result<Option<User>> {
     let mut tx = db.begin().await?;
     let purposes = [Purpose::ResetPassword];
-    let Some(link) = account_links::redeem(&mut *tx, secret, &purposes, now).await? else {
+    let Some(link) = account_links::redeem(&mut tx, secret, &purposes, now).await? else {
         return Ok(None);
     };
     users::set_password_hash(&mut *tx, link.owner_id, hash).await?;
-    sessions::delete_for_user(&mut *tx, link.owner_id, None).await?;
+    sessions::delete_for_user(&mut tx, link.owner_id, None).await?;
     users::confirm_email(&mut *tx, link.owner_id, &link.email, now).await?;
     let Some(user) = users::find_by_id(&mut *tx, link.owner_id).await? else {
         return Ok(None);

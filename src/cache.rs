@@ -1,11 +1,12 @@
 //! What a web process keeps in memory so that a hot request costs no query: sessions, signed-in
-//! users, the published state of public CVs and unfinished cover letters (for status polls). Each entry is dropped as soon as PostgreSQL
-//! announces a change to its row (`store::evictions`, sent by triggers at commit, whichever
-//! process or script made the change), and expires after [`FRESH_FOR`] (plus up to
-//! [`SPREAD`]) anyway, which bounds how stale an entry can be should a notification be missed. When the listening connection drops,
-//! everything is dropped, since notifications may have been lost meanwhile. A value read from the
-//! database is kept only if nothing was evicted while it was being read, so a read that raced a
-//! change cannot put the old state back after its eviction.
+//! users, the published state of public CVs and unfinished cover letters (for status polls). Each
+//! entry is dropped as soon as PostgreSQL announces a change to its row (`store::evictions`, sent
+//! at commit by the store function that made the change, or by the `users` trigger), and expires
+//! after [`FRESH_FOR`] (plus up to [`SPREAD`]) anyway, which bounds how stale an entry can be
+//! should a notification be missed, or a change be made by hand. When the listening connection
+//! drops, everything is dropped, since notifications may have been lost meanwhile. A value read
+//! from the database is kept only if nothing was evicted while it was being read, so a read that
+//! raced a change cannot put the old state back after its eviction.
 
 use std::{
     hash::{BuildHasher, Hash, RandomState},
@@ -65,6 +66,13 @@ impl<K: Hash, V> Expiry<K, V> for SpreadExpiry {
         Some(self.after + Duration::from_millis(self.hasher.hash_one(key) % spread_ms))
     }
 }
+
+/// How long after an eviction the same key is evicted once more. On Citus a transaction that
+/// wrote to several nodes commits on the coordinator, which sends its notifications, a moment
+/// before the workers commit their part (two-phase commit): a read in that moment still sees the
+/// old row, begins after the eviction, and would be kept. The second eviction drops it. On plain
+/// PostgreSQL it costs one more read of a hot key at most.
+const AGAIN_AFTER: Duration = Duration::from_millis(500);
 
 /// Entries per cache: a session record or a user is well under a kilobyte.
 const MAX_ENTRIES: u64 = 100_000;
@@ -200,7 +208,14 @@ impl Caches {
         self.clear();
         loop {
             match evictions.next().await? {
-                Heard::Evict(eviction) => self.evict(eviction),
+                Heard::Evict(eviction) => {
+                    self.evict(eviction.clone());
+                    let caches = self.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(AGAIN_AFTER).await;
+                        caches.evict(eviction);
+                    });
+                }
                 Heard::Missed => self.clear(),
             }
         }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod cache;
+pub mod citus;
 pub mod clock;
 pub mod config;
 pub mod cv_saves;

@@ -124,7 +124,7 @@ pub async fn apply(
             (audit::Action::Unsuspend, None)
         }
         Action::Unpublish { reason, only } => {
-            if !moderation::unpublish(&mut *tx, target.id, *only, reason.as_str()).await? {
+            if !moderation::unpublish(&mut tx, target.id, *only, reason.as_str()).await? {
                 return Err(ActionError::Refused(match only {
                     Some(_) => "That CV is not published any more; there is nothing to unpublish.",
                     None => "That account has no published CV; there is nothing to unpublish.",
@@ -156,7 +156,9 @@ pub async fn apply(
 
     if matches!(action, Action::Suspend { .. }) {
         // Already powerless (a suspended account's sessions load no user); this removes them.
-        sessions::delete_for_user(db, target.id, None).await?;
+        let mut tx = db.begin().await?;
+        sessions::delete_for_user(&mut tx, target.id, None).await?;
+        tx.commit().await?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use tower_sessions::ExpiredDeletion;
 use crate::{
     auth::Hasher,
     cache::Caches,
+    citus,
     clock::Clock,
     config::{Profile, Settings},
     cv_saves, db,
@@ -37,6 +38,7 @@ pub async fn prepare_database(settings: &Settings, profile: Profile) -> anyhow::
     let pool = db::connect(&url, &settings.database).await?;
     db::migrate(&pool).await?;
     jobs::setup(&pool).await?;
+    citus::distribute(&pool).await?;
     Ok(pool)
 }
 

@@ -78,7 +78,7 @@ pub async fn confirm_enrolment(
         return Ok(Enrolment::NotEnrolling);
     }
     let codes = new_recovery_codes(&mut tx, owner_id).await?;
-    sessions::delete_for_user(&mut *tx, owner_id, keep).await?;
+    sessions::delete_for_user(&mut tx, owner_id, keep).await?;
     tx.commit().await?;
     Ok(Enrolment::Enabled(codes))
 }
@@ -123,7 +123,7 @@ pub async fn regenerate_recovery_codes(
 pub async fn disable(db: &PgPool, owner_id: Uuid, keep: Option<Id>) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     two_factor::delete(&mut tx, owner_id).await?;
-    sessions::delete_for_user(&mut *tx, owner_id, keep).await?;
+    sessions::delete_for_user(&mut tx, owner_id, keep).await?;
     tx.commit().await
 }
 

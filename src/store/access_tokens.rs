@@ -57,12 +57,14 @@ pub async fn list(db: impl PgExecutor<'_>, owner_id: Uuid) -> sqlx::Result<Vec<A
 
 /// Revokes one of `owner_id`'s tokens; false when there is no such token of theirs.
 pub async fn revoke(db: impl PgExecutor<'_>, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    // The time is a parameter: Citus refuses now() beside a column in an UPDATE's SET.
     let result = sqlx::query(
-        "update access_tokens set revoked_at = coalesce(revoked_at, now())
+        "update access_tokens set revoked_at = coalesce(revoked_at, $3)
          where owner_id = $1 and id = $2",
     )
     .bind(owner_id)
     .bind(id)
+    .bind(OffsetDateTime::now_utc())
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
@@ -79,31 +81,47 @@ pub struct TokenUse {
     /// Requests in the current one-minute window, this one included.
     pub requests_in_window: i32,
     /// Whole seconds until the window ends.
+    #[sqlx(skip)]
     pub window_ends_in_secs: i32,
 }
 
 /// Checks `secret` and counts this request: `None` unless it is an unexpired, unrevoked token of
 /// an active account. One statement, so concurrent requests in many processes count exactly.
+///
+/// The time comes from here, not from `now()`: Citus refuses STABLE functions beside columns in
+/// an UPDATE and any in its RETURNING, and the window's end is simple arithmetic on it.
 pub async fn use_token(
     db: impl PgExecutor<'_>,
     secret: &TokenSecret,
 ) -> sqlx::Result<Option<TokenUse>> {
-    sqlx::query_as(
-        "with window_start as (select date_trunc('minute', now()) as at)
-         update access_tokens t set
-             last_used_at = now(),
-             rate_window_requests = case when t.rate_window_start = w.at
+    let now = OffsetDateTime::now_utc();
+    let window_start = now
+        .replace_second(0)
+        .and_then(|at| at.replace_nanosecond(0))
+        .expect("zero seconds and nanoseconds are valid");
+    let window_end = window_start + time::Duration::MINUTE;
+    let usage: Option<TokenUse> = sqlx::query_as(
+        "update access_tokens t set
+             last_used_at = $2,
+             rate_window_requests = case when t.rate_window_start = $3
                                          then t.rate_window_requests + 1 else 1 end,
-             rate_window_start = w.at
-         from users u, window_start w
+             rate_window_start = $3
+         from users u
          where t.secret_hash = $1 and u.id = t.owner_id and u.status = 'active'
-           and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())
+           and t.revoked_at is null and (t.expires_at is null or t.expires_at > $2)
          returning t.owner_id, u.username, t.id as token_id, t.scope,
-                   t.rate_window_requests as requests_in_window,
-                   ceil(extract(epoch from (w.at + interval '1 minute' - now())))::int
-                       as window_ends_in_secs",
+                   t.rate_window_requests as requests_in_window",
     )
     .bind(secret.hash())
+    .bind(now)
+    .bind(window_start)
     .fetch_optional(db)
-    .await
+    .await?;
+    // Whole seconds, rounded up, as ceil() did in SQL.
+    let left = window_end - now;
+    let ends_in = left.whole_seconds() + i64::from(left.subsec_nanoseconds() > 0);
+    Ok(usage.map(|usage| TokenUse {
+        window_ends_in_secs: i32::try_from(ends_in).unwrap_or(60),
+        ..usage
+    }))
 }

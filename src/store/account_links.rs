@@ -1,7 +1,7 @@
 //! Single-use links mailed to an account (confirm an address, change it, reset a password).
 //! Only the SHA-256 of a link's secret is kept.
 
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -92,12 +92,20 @@ pub async fn find_valid(
 
 /// Uses the link up, if it is for one of `purposes` and unused and unexpired at `now`. Of two
 /// requests racing with one link, one gets it.
+///
+/// Runs in the caller's transaction, which goes on to change the account. The link is found by
+/// its hash alone, so on Citus the update reaches every shard, in parallel unless told otherwise,
+/// and Citus then refuses any change to `users` (a reference table) in the same transaction.
+/// Sequential mode lifts that; plain PostgreSQL takes the setting as an unused placeholder.
 pub async fn redeem(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     secret: &LinkSecret,
     purposes: &[Purpose],
     now: OffsetDateTime,
 ) -> sqlx::Result<Option<LinkFor>> {
+    sqlx::query("set local citus.multi_shard_modify_mode = 'sequential'")
+        .execute(&mut *db)
+        .await?;
     let purposes: Vec<&str> = purposes.iter().map(|purpose| purpose.as_str()).collect();
     sqlx::query_as(
         "update account_links set used_at = $3

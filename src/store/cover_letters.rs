@@ -1,11 +1,14 @@
 //! Cover letters. Every query is scoped by the owner, so one account can never reach another's.
+//! Every change to a letter is announced in its transaction (`evictions::announce`), as processes
+//! keep unfinished letters for their status polls; a new letter is nobody's yet.
 
 use std::time::Duration;
 
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::evictions::{self, Eviction};
 use crate::domain::{CoverLetterStatus, LetterDetails};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -76,12 +79,15 @@ pub async fn list(db: impl PgExecutor<'_>, owner_id: Uuid) -> sqlx::Result<Vec<C
 }
 
 /// Whether a letter was deleted.
-pub async fn delete(db: impl PgExecutor<'_>, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+pub async fn delete(db: &PgPool, owner_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
     let done = sqlx::query("delete from cover_letters where owner_id = $1 and id = $2")
         .bind(owner_id)
         .bind(id)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
+    evictions::announce(&mut *tx, &[Eviction::Letter(owner_id, id)]).await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -113,22 +119,30 @@ pub async fn generations_within(
 /// letter is gone or already final (a duplicate or late job), so the caller does nothing; also
 /// when its owner is suspended: the letter stays pending, and unsuspending enqueues it again.
 pub async fn start_attempt(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     owner_id: Uuid,
     id: Uuid,
 ) -> sqlx::Result<Option<CoverLetter>> {
-    sqlx::query_as(
+    let mut tx = db.begin().await?;
+    // The time is a parameter: Citus refuses now() beside a column (coalesce) in an UPDATE.
+    let started = sqlx::query_as(
         "update cover_letters
-         set status = 'running', attempts = attempts + 1, attempted_at = now(),
-             started_at = coalesce(started_at, now())
+         set status = 'running', attempts = attempts + 1, attempted_at = $3,
+             started_at = coalesce(started_at, $3)
          where owner_id = $1 and id = $2 and status in ('pending', 'running')
            and exists (select 1 from users where id = $1 and status = 'active')
          returning *",
     )
     .bind(owner_id)
     .bind(id)
-    .fetch_optional(db)
-    .await
+    .bind(OffsetDateTime::now_utc())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if started.is_some() {
+        evictions::announce(&mut *tx, &[Eviction::Letter(owner_id, id)]).await?;
+    }
+    tx.commit().await?;
+    Ok(started)
 }
 
 #[derive(Clone, Copy)]
@@ -140,11 +154,12 @@ pub struct Written<'a> {
 }
 
 pub async fn mark_successful(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     owner_id: Uuid,
     id: Uuid,
     written: Written<'_>,
 ) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
     sqlx::query(
         "update cover_letters
          set status = 'successful', content = $3, provider = $4, model = $5, latency_ms = $6,
@@ -157,17 +172,14 @@ pub async fn mark_successful(
     .bind(written.provider)
     .bind(written.model)
     .bind(i32::try_from(written.latency.as_millis()).unwrap_or(i32::MAX))
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    evictions::announce(&mut *tx, &[Eviction::Letter(owner_id, id)]).await?;
+    tx.commit().await
 }
 
-pub async fn mark_failed(
-    db: impl PgExecutor<'_>,
-    owner_id: Uuid,
-    id: Uuid,
-    reason: &str,
-) -> sqlx::Result<()> {
+pub async fn mark_failed(db: &PgPool, owner_id: Uuid, id: Uuid, reason: &str) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
     sqlx::query(
         "update cover_letters set status = 'failed', failure_reason = $3, finished_at = now()
          where owner_id = $1 and id = $2 and status in ('pending', 'running')",
@@ -175,14 +187,16 @@ pub async fn mark_failed(
     .bind(owner_id)
     .bind(id)
     .bind(reason)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    evictions::announce(&mut *tx, &[Eviction::Letter(owner_id, id)]).await?;
+    tx.commit().await
 }
 
-/// Puts a failed letter back in the queue's hands. `false` when it was not failed.
+/// Puts a failed letter back in the queue's hands. `false` when it was not failed. Run it in a
+/// transaction.
 pub async fn reset_for_retry(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     owner_id: Uuid,
     id: Uuid,
 ) -> sqlx::Result<bool> {
@@ -194,27 +208,36 @@ pub async fn reset_for_retry(
     )
     .bind(owner_id)
     .bind(id)
-    .execute(db)
+    .execute(&mut *db)
     .await?;
+    evictions::announce(db, &[Eviction::Letter(owner_id, id)]).await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Fails letters whose current attempt began longer ago than any live attempt can last: their
 /// worker died. Returns how many.
 pub async fn fail_interrupted(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     older_than: Duration,
     reason: &str,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let mut tx = db.begin().await?;
+    let failed: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "update cover_letters set status = 'failed', failure_reason = $2, finished_at = now()
-         where status = 'running' and attempted_at < $1",
+         where status = 'running' and attempted_at < $1
+         returning owner_id, id",
     )
     .bind(OffsetDateTime::now_utc() - older_than)
     .bind(reason)
-    .execute(db)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    let announced: Vec<Eviction> = failed
+        .iter()
+        .map(|&(owner_id, id)| Eviction::Letter(owner_id, id))
+        .collect();
+    evictions::announce(&mut *tx, &announced).await?;
+    tx.commit().await?;
+    Ok(failed.len() as u64)
 }
 
 impl CoverLetter {

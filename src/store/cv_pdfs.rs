@@ -35,7 +35,8 @@ pub async fn keep(
         "insert into cv_pdfs (owner_id, cv_id, version_number, render_key, pdf)
          values ($1, $2, $3, $4, $5)
          on conflict (owner_id, cv_id, render_key) do update
-         set version_number = excluded.version_number, pdf = excluded.pdf, created_at = now()
+         set version_number = excluded.version_number, pdf = excluded.pdf,
+             created_at = excluded.created_at
          where cv_pdfs.version_number < excluded.version_number",
     )
     .bind(cv.owner_id)

@@ -1,10 +1,11 @@
-//! CVs and their versions.
+//! CVs and their versions. Every change here is announced (`evictions::announce_cv`) in its
+//! transaction, as processes keep the public page of each username.
 
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::public_cvs::DailyCount;
+use super::{evictions, public_cvs::DailyCount};
 use crate::domain::{CvSlug, CvTitle, resume::Theme};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -83,6 +84,7 @@ pub async fn primary_or_promote(db: &mut PgConnection, owner_id: Uuid) -> sqlx::
     .fetch_optional(&mut *db)
     .await?;
     if let Some(cv) = &promoted {
+        evictions::announce_cv(&mut *db, owner_id).await?;
         tracing::warn!(%owner_id, cv_id = %cv.id, "an account had CVs but no primary; promoted one");
     }
     Ok(promoted)
@@ -95,14 +97,16 @@ pub async fn primary_or_create(db: &mut PgConnection, owner_id: Uuid) -> sqlx::R
         return Ok(cv);
     }
     // The account has no CV at all (and is locked), so the slug is free.
-    sqlx::query_as(
+    let cv = sqlx::query_as(
         "insert into cvs (owner_id, id, slug, title, is_primary)
          values ($1, $2, 'cv', 'My CV', true) returning *",
     )
     .bind(owner_id)
     .bind(Uuid::new_v4())
     .fetch_one(&mut *db)
-    .await
+    .await?;
+    evictions::announce_cv(db, owner_id).await?;
+    Ok(cv)
 }
 
 /// The newest version of a CV.
@@ -175,7 +179,8 @@ pub async fn append_version(
     .bind(created_by)
     .fetch_one(&mut *db)
     .await?;
-    prune(db, cv, history).await?;
+    prune(&mut *db, cv, history).await?;
+    evictions::announce_cv(db, cv.owner_id).await?;
     Ok(Appended::Saved(version))
 }
 
@@ -194,10 +199,13 @@ async fn prune(db: &mut PgConnection, cv: &Cv, history: History) -> sqlx::Result
              from (
                  select c.number, c.size_bytes,
                         c.number = max(c.number) over ()
-                        or exists (select 1 from cover_letters l
-                                   where l.owner_id = c.owner_id and l.cv_id = c.cv_id
-                                     and l.cv_version = c.number) as protected
-                 from cv_versions c where c.owner_id = $1 and c.cv_id = $2
+                        or l.cv_version is not null as protected
+                 from cv_versions c
+                 -- A join rather than `exists` in the select list: Citus cannot push a subquery
+                 -- there down together with window functions.
+                 left join (select distinct cv_version from cover_letters
+                            where owner_id = $1 and cv_id = $2) l on l.cv_version = c.number
+                 where c.owner_id = $1 and c.cv_id = $2
              ) versions
              window kept_first as (order by protected desc, number desc)
          ) kept
@@ -260,11 +268,12 @@ pub async fn version(
 /// Shows or hides the CV's public page. Publishing clears a moderator's note: the owner has read
 /// it and takes the responsibility.
 pub async fn set_published(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     owner_id: Uuid,
     cv_id: Uuid,
     published: bool,
 ) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
     sqlx::query(
         "update cvs set published = $3, updated_at = now(),
              moderation_note = case when $3 then null else moderation_note end
@@ -273,9 +282,10 @@ pub async fn set_published(
     .bind(owner_id)
     .bind(cv_id)
     .bind(published)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    evictions::announce_cv(&mut *tx, owner_id).await?;
+    tx.commit().await
 }
 
 /// How the public page looks, which fields it leaves out, and whether it may be indexed.
@@ -286,8 +296,9 @@ pub struct PublicSettings<'a> {
 }
 
 /// Sets how the public page looks, which fields it leaves out, and whether it may be indexed.
+/// Run it in a transaction.
 pub async fn update_public_settings(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     owner_id: Uuid,
     cv_id: Uuid,
     settings: PublicSettings<'_>,
@@ -301,9 +312,9 @@ pub async fn update_public_settings(
     .bind(settings.theme.as_str())
     .bind(settings.hidden_fields)
     .bind(settings.allow_indexing)
-    .execute(db)
+    .execute(&mut *db)
     .await?;
-    Ok(())
+    evictions::announce_cv(db, owner_id).await
 }
 
 /// Public views and PDF downloads per day for the last `days` days up to today (UTC), oldest
@@ -397,7 +408,9 @@ pub enum CvChangeError {
 /// Maps the unique-slug violation to `SlugTaken`.
 fn slug_conflict(error: sqlx::Error) -> CvChangeError {
     match &error {
-        sqlx::Error::Database(db) if db.constraint() == Some("cvs_owner_id_slug_key") => {
+        sqlx::Error::Database(_)
+            if super::violated_constraint(&error) == Some("cvs_owner_id_slug_key") =>
+        {
             CvChangeError::SlugTaken
         }
         _ => CvChangeError::Database(error),
@@ -421,28 +434,39 @@ pub async fn create(
     if count >= i64::from(max_per_account) {
         return Err(CvChangeError::CapReached);
     }
-    sqlx::query_as(
+    // Asked apart (the owner is locked, so nothing changes between): Citus refuses a subquery
+    // in an INSERT.
+    let has_primary: bool =
+        sqlx::query_scalar("select exists (select 1 from cvs where owner_id = $1 and is_primary)")
+            .bind(owner_id)
+            .fetch_one(&mut *db)
+            .await?;
+    let cv = sqlx::query_as(
         "insert into cvs (owner_id, id, slug, title, is_primary)
-         values ($1, $2, $3, $4, not exists (select 1 from cvs where owner_id = $1 and is_primary))
+         values ($1, $2, $3, $4, $5)
          returning *",
     )
     .bind(owner_id)
     .bind(Uuid::new_v4())
     .bind(slug.as_str())
     .bind(title.as_str())
+    .bind(!has_primary)
     .fetch_one(&mut *db)
     .await
-    .map_err(slug_conflict)
+    .map_err(slug_conflict)?;
+    evictions::announce_cv(db, owner_id).await?;
+    Ok(cv)
 }
 
 /// Gives the CV a new title and slug; `false` when the owner has no such CV.
 pub async fn rename(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     owner_id: Uuid,
     id: Uuid,
     title: &CvTitle,
     slug: &CvSlug,
 ) -> Result<bool, CvChangeError> {
+    let mut tx = db.begin().await?;
     let result = sqlx::query(
         "update cvs set title = $3, slug = $4, updated_at = now() where owner_id = $1 and id = $2",
     )
@@ -450,9 +474,11 @@ pub async fn rename(
     .bind(id)
     .bind(title.as_str())
     .bind(slug.as_str())
-    .execute(db)
+    .execute(&mut *tx)
     .await
     .map_err(slug_conflict)?;
+    evictions::announce_cv(&mut *tx, owner_id).await?;
+    tx.commit().await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -487,6 +513,7 @@ async fn promote(db: &mut PgConnection, owner_id: Uuid, id: Uuid) -> sqlx::Resul
     .bind(id)
     .execute(&mut *db)
     .await?;
+    evictions::announce_cv(db, owner_id).await?;
     Ok(true)
 }
 
@@ -537,5 +564,6 @@ pub async fn delete(
         .bind(id)
         .execute(&mut *db)
         .await?;
+    evictions::announce_cv(db, owner_id).await?;
     Ok(Deletion::Deleted(cv))
 }

@@ -54,13 +54,10 @@ pub async fn link(
         .bind(login)
         .execute(db)
         .await
-        .map_err(|error| {
-            let constraint = error.as_database_error().and_then(|e| e.constraint());
-            match constraint {
-                Some("github_accounts_github_id_key") => LinkError::LinkedElsewhere,
-                Some("github_accounts_pkey") => LinkError::AlreadyLinked,
-                _ => LinkError::Database(error),
-            }
+        .map_err(|error| match super::violated_constraint(&error) {
+            Some("github_accounts_github_id_key") => LinkError::LinkedElsewhere,
+            Some("github_accounts_pkey") => LinkError::AlreadyLinked,
+            _ => LinkError::Database(error),
         })?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{paging::Counted, users::User};
+use super::{evictions, paging::Counted, users::User};
 use crate::{
     domain::{AccountStatus, Role},
     jobs::COVER_LETTER_QUEUE,
@@ -48,12 +48,17 @@ pub async fn accounts(
     let rows: Vec<Counted<AccountRow>> = sqlx::query_as(
         "select count(*) over () as total, u.username, u.email, u.role, u.status, u.created_at,
                 u.last_login_at,
-                coalesce((select c.published from cvs c where c.owner_id = u.id and c.is_primary),
-                         false) as published,
-                (select count(*) from cover_letters l where l.owner_id = u.id) as letters,
-                (select count(*) from abuse_reports r
-                 where r.target_id = u.id and r.resolved_at is null) as open_reports
+                coalesce(c.published, false) as published,
+                coalesce(l.letters, 0) as letters,
+                coalesce(r.open_reports, 0) as open_reports
          from users u
+         -- Joins rather than subqueries in the select list, which Citus cannot push down to
+         -- the shards of cvs and cover_letters. An account has one primary CV at most.
+         left join cvs c on c.owner_id = u.id and c.is_primary
+         left join (select owner_id, count(*) as letters from cover_letters group by owner_id) l
+           on l.owner_id = u.id
+         left join (select target_id, count(*) as open_reports from abuse_reports
+                    where resolved_at is null group by target_id) r on r.target_id = u.id
          where ($1::text is null
                 or strpos(u.username, lower($1)) > 0 or strpos(lower(u.email), lower($1)) > 0)
            and ($2::text is null or u.status = $2)
@@ -97,9 +102,9 @@ pub async fn letter_count(db: impl PgExecutor<'_>, owner_id: Uuid) -> sqlx::Resu
 }
 
 /// Takes the account's CVs, or only the CV `only`, off the public web and tells the owner why.
-/// `false` when nothing of it was published.
+/// `false` when nothing of it was published. Run it in a transaction.
 pub async fn unpublish(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     owner_id: Uuid,
     only: Option<Uuid>,
     note: &str,
@@ -111,8 +116,9 @@ pub async fn unpublish(
     .bind(owner_id)
     .bind(note)
     .bind(only)
-    .execute(db)
+    .execute(&mut *db)
     .await?;
+    evictions::announce_cv(db, owner_id).await?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use tower_sessions::{
     ExpiredDeletion, SessionStore,
@@ -15,7 +15,10 @@ use tower_sessions::{
 };
 use uuid::Uuid;
 
-use crate::cache::SessionCache;
+use crate::{
+    cache::SessionCache,
+    store::evictions::{self, Eviction},
+};
 
 /// The session key under which axum-login keeps the signed-in user; set on its layer.
 pub const AUTH_DATA_KEY: &str = "auth";
@@ -85,7 +88,7 @@ impl PgSessionStore {
     }
 
     /// Writes down that the session was used, unless this process did within [`SEEN_EVERY`].
-    /// It changes nothing a process keeps, so the row's trigger tells nobody.
+    /// It changes nothing a process keeps, so nobody is told.
     async fn seen(&self, id: &Id) -> Result<()> {
         if self.seen.contains_key(id) {
             return Ok(());
@@ -151,6 +154,7 @@ impl SessionStore for PgSessionStore {
     /// `create`, under a fresh id.
     async fn save(&self, record: &Record) -> Result<()> {
         let start = self.cache.as_ref().map(SessionCache::read_start);
+        let mut tx = self.db.begin().await.map_err(backend)?;
         let updated = sqlx::query(
             "update sessions set user_id = $2, data = $3, expires_at = $4, last_seen_at = now()
              where id = $1 and expires_at > now()",
@@ -159,9 +163,15 @@ impl SessionStore for PgSessionStore {
         .bind(user_id_of(record))
         .bind(encode(record)?)
         .bind(record.expiry_date)
-        .execute(&self.db)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        if updated.rows_affected() == 1 {
+            evictions::announce(&mut *tx, &[Eviction::Session(record.id.to_string())])
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
         if let (Some(cache), Some(start), 1) = (&self.cache, start, updated.rows_affected()) {
             cache.keep(start, record.id, record.clone());
         }
@@ -205,11 +215,18 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        sqlx::query("delete from sessions where id = $1")
+        let mut tx = self.db.begin().await.map_err(backend)?;
+        let deleted = sqlx::query("delete from sessions where id = $1")
             .bind(id.to_string())
-            .execute(&self.db)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        if deleted.rows_affected() == 1 {
+            evictions::announce(&mut *tx, &[Eviction::Session(id.to_string())])
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
         // After the delete: a load that read the row before it cannot keep it past this point.
         if let Some(cache) = &self.cache {
             cache.invalidate(id);
@@ -220,6 +237,7 @@ impl SessionStore for PgSessionStore {
 
 #[async_trait]
 impl ExpiredDeletion for PgSessionStore {
+    /// Announces nothing: a process that keeps an expired record refuses it by its expiry date.
     async fn delete_expired(&self) -> Result<()> {
         sqlx::query("delete from sessions where expires_at <= now()")
             .execute(&self.db)
@@ -229,18 +247,23 @@ impl ExpiredDeletion for PgSessionStore {
     }
 }
 
-/// Ends every session of `user_id` except `keep` (the one making the change, if any).
+/// Ends every session of `user_id` except `keep` (the one making the change, if any), and
+/// announces each. Run it in a transaction.
 pub async fn delete_for_user(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     user_id: Uuid,
     keep: Option<Id>,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query("delete from sessions where user_id = $1 and id is distinct from $2")
-        .bind(user_id)
-        .bind(keep.map(|id| id.to_string()))
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+    let ended: Vec<String> = sqlx::query_scalar(
+        "delete from sessions where user_id = $1 and id is distinct from $2 returning id",
+    )
+    .bind(user_id)
+    .bind(keep.map(|id| id.to_string()))
+    .fetch_all(&mut *db)
+    .await?;
+    let announced: Vec<Eviction> = ended.iter().cloned().map(Eviction::Session).collect();
+    evictions::announce(db, &announced).await?;
+    Ok(ended.len() as u64)
 }
 
 /// A signed-in session as its owner sees it in the list.
@@ -291,18 +314,33 @@ pub async fn list_for_user(
 /// Ends the account's session named by `handle`, returning its id; `None` if it has none such
 /// (ended already, or another account's).
 pub async fn delete_by_handle(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     user_id: Uuid,
     handle: &str,
 ) -> sqlx::Result<Option<Id>> {
-    let id: Option<String> = sqlx::query_scalar(
-        "delete from sessions
-         where user_id = $1 and encode(sha256(convert_to(id, 'UTF8')), 'hex') = $2
-         returning id",
+    // Found first, then deleted by id: Citus refuses a DELETE whose condition calls a STABLE
+    // function (convert_to) on a column.
+    let found: Option<String> = sqlx::query_scalar(
+        "select id from sessions
+         where user_id = $1 and encode(sha256(convert_to(id, 'UTF8')), 'hex') = $2",
     )
     .bind(user_id)
     .bind(handle)
     .fetch_optional(db)
     .await?;
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let mut tx = db.begin().await?;
+    let id: Option<String> =
+        sqlx::query_scalar("delete from sessions where user_id = $1 and id = $2 returning id")
+            .bind(user_id)
+            .bind(found)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(id) = &id {
+        evictions::announce(&mut *tx, &[Eviction::Session(id.clone())]).await?;
+    }
+    tx.commit().await?;
     Ok(id.and_then(|id| id.parse().ok()))
 }

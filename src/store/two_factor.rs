@@ -43,7 +43,8 @@ pub async fn set_pending(
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "insert into two_factor (owner_id, secret) values ($1, $2)
-         on conflict (owner_id) do update set secret = excluded.secret, created_at = now()
+         on conflict (owner_id) do update set secret = excluded.secret,
+             created_at = excluded.created_at
          where two_factor.enabled_at is null",
     )
     .bind(owner_id)

@@ -93,7 +93,7 @@ pub async fn insert(db: impl PgExecutor<'_>, new: NewUser<'_>) -> Result<User, I
 }
 
 fn constraint_of(error: &sqlx::Error) -> Option<&str> {
-    error.as_database_error().and_then(|e| e.constraint())
+    super::violated_constraint(error)
 }
 
 pub async fn find_by_id(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<User>> {

@@ -385,7 +385,7 @@ async fn retry(
         Flash::push(&session, FlashKind::Error, problem).await;
         return Ok(Redirect::to(&page).into_response());
     }
-    if !cover_letters::reset_for_retry(&mut *tx, user.id, letter.id).await? {
+    if !cover_letters::reset_for_retry(&mut tx, user.id, letter.id).await? {
         drop(tx);
         Flash::push(
             &session,

@@ -751,7 +751,7 @@ async fn settings(
         hidden_fields: &hidden,
         allow_indexing: form.indexing.is_some(),
     };
-    cvs::update_public_settings(&mut *tx, cv.owner_id, cv.id, settings).await?;
+    cvs::update_public_settings(&mut tx, cv.owner_id, cv.id, settings).await?;
     tx.commit().await?;
     Flash::push(&session, FlashKind::Success, "Public page settings saved.").await;
     Ok(Redirect::to(&edited.base))

@@ -123,7 +123,9 @@ async fn end_others(
     CurrentUser(user): CurrentUser,
     RequestOrigin(origin): RequestOrigin,
 ) -> Result<Response, AppError> {
-    let ended = sessions::delete_for_user(&state.db, user.id, auth.session.id()).await?;
+    let mut tx = state.db.begin().await?;
+    let ended = sessions::delete_for_user(&mut tx, user.id, auth.session.id()).await?;
+    tx.commit().await?;
     if ended > 0 {
         let detail = format!("every other session ({ended})");
         let kind = EventKind::SessionEnded;

@@ -180,7 +180,7 @@ async fn change_password(
     // Other browsers are signed out in the same transaction; this one stays signed in.
     let mut tx = state.db.begin().await?;
     users::set_password_hash(&mut *tx, user.id, &hash).await?;
-    sessions::delete_for_user(&mut *tx, user.id, auth.session.id()).await?;
+    sessions::delete_for_user(&mut tx, user.id, auth.session.id()).await?;
     let forgot = format!("{app_url}password/forgot");
     let notice = mail::password_changed(&user.username, &user.email, &forgot);
     mail::queue(&mut tx, user.id, &notice).await?;

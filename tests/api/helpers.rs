@@ -1,7 +1,7 @@
 use std::sync::{Arc, OnceLock};
 
 use reqwest::{Client, Response, StatusCode, header};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool, postgres::PgConnectOptions};
 use tokio_util::sync::CancellationToken;
 use txtcv::{
     config::{Profile, Settings},
@@ -61,6 +61,7 @@ async fn spawn(adjust: impl FnOnce(&mut Settings), with_worker: bool) -> TestApp
         .await
         .expect("test database is created");
     let url = with_database(&admin_url, &db_name);
+    join_citus_cluster(&admin_url, &url, &db_name).await;
     settings.database.url = Some(url.clone().into());
     let pool = startup::prepare_database(&settings, Profile::Test)
         .await
@@ -105,6 +106,80 @@ async fn admin_url(settings: &Settings) -> String {
             .url_for("postgres"),
     };
     URL.get_or_init(|| url).clone()
+}
+
+/// On a Citus coordinator (`make test-citus`), `create database` also makes the database on the
+/// workers (citus.enable_create_database_propagation), but without the extension and knowing no
+/// nodes: each database has its own. So, as Citus's own tests do for a new database, create the
+/// extension in it on every node, then register there the nodes the admin database has, so that
+/// its distributed tables spread over the same workers. (The extension cannot come from
+/// template1: Citus's maintenance daemon would then stay connected to template1, and
+/// `create database` refuses a template somebody is connected to.) Nothing on plain PostgreSQL.
+async fn join_citus_cluster(admin_url: &str, url: &str, db_name: &str) {
+    let admin = PgPool::connect(admin_url).await.expect("admin connects");
+    let citus: bool =
+        sqlx::query_scalar("select to_regclass('pg_catalog.pg_dist_node') is not null")
+            .fetch_one(&admin)
+            .await
+            .expect("the admin database answers");
+    let nodes: Vec<(String, i32, bool)> = if citus {
+        sqlx::query_as(
+            "select nodename, nodeport, groupid = 0 from pg_dist_node
+             where noderole = 'primary' order by groupid desc",
+        )
+        .fetch_all(&admin)
+        .await
+        .expect("the Citus nodes are listed")
+    } else {
+        Vec::new()
+    };
+    admin.close().await;
+    if nodes.is_empty() {
+        return;
+    }
+    let options: PgConnectOptions = url.parse().expect("the test database URL parses");
+    // Workers first: the coordinator's registration checks the extension there.
+    for (host, port, _) in &nodes {
+        let node = options
+            .clone()
+            .host(host)
+            .port(u16::try_from(*port).expect("a port"))
+            .database(db_name);
+        let mut connection = PgConnection::connect_with(&node)
+            .await
+            .expect("a Citus node connects");
+        sqlx::query("create extension if not exists citus")
+            .execute(&mut connection)
+            .await
+            .expect("the citus extension is created");
+        connection.close().await.expect("the connection closes");
+    }
+    let db = PgPool::connect(url).await.expect("test database connects");
+    for (host, port, coordinator) in nodes.iter().rev() {
+        let register = if *coordinator {
+            "select citus_set_coordinator_host($1, $2)"
+        } else {
+            "select citus_add_node($1, $2)::text"
+        };
+        // Tried a few times: once in three suite runs, with dozens of test databases being made
+        // at once, the coordinator's connection to a worker failed ("failure on connection marked
+        // as essential") with nothing in the worker's log. Registering a node twice is harmless.
+        let mut tries: u64 = 0;
+        while let Err(error) = sqlx::query(register)
+            .bind(host)
+            .bind(port)
+            .execute(&db)
+            .await
+        {
+            tries += 1;
+            assert!(
+                tries < 5,
+                "the Citus node is registered in the test database: {error}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
+        }
+    }
+    db.close().await;
 }
 
 /// `url` with its database name replaced by `name`.
@@ -362,6 +437,9 @@ impl TestApp {
         .execute(&mut *connection)
         .await
         .expect("the CV is updated");
+        txtcv::store::evictions::announce_cv(&mut *connection, owner_id)
+            .await
+            .expect("the change is announced");
     }
 
     /// Saves `document` and publishes it with `theme`, hiding `hidden`.
