@@ -78,7 +78,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// allocate again. `_RJEM_MALLOC_CONF` in the environment overrides these. jemalloc reads a
 /// `const char *`: a thin reference to the string's first byte is one.
 #[unsafe(export_name = "_rjem_malloc_conf")]
-static JEMALLOC_SETTINGS: &u8 = &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
+static JEMALLOC_SETTINGS: &u8 =
+    &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -111,7 +111,9 @@ fn with_app_layers(app: Router, state: &AppState) -> Router {
             state.clone(),
             csrf::same_origin_only,
         ))
-        .layer(DefaultBodyLimit::max(state.settings.server.body_limit_bytes))
+        .layer(DefaultBodyLimit::max(
+            state.settings.server.body_limit_bytes,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()

@@ -30,7 +30,8 @@ async fn every_response_carries_the_security_headers() {
 #[tokio::test]
 async fn public_cv_pages_carry_the_security_headers_too() {
     let app = spawn_app().await;
-    app.published_user("ada", &crate::helpers::small_cv("Ada")).await;
+    app.published_user("ada", &crate::helpers::small_cv("Ada"))
+        .await;
     for path in ["/", "/resume.json", "/no-such-cv"] {
         let response = app.cv_request("ada", path).send().await.unwrap();
         let headers = response.headers();

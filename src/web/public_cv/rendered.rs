@@ -48,9 +48,9 @@ impl RenderedPages {
     /// The kept rendering for `key`, unless `cv` changed since in a way the key does not show
     /// (its `Last-Modified`), which is then rendered again.
     fn get(&self, key: &RenderKey, cv: &PublishedCv) -> Option<Rendered> {
-        self.0
-            .get(key)
-            .filter(|rendered| rendered.validators.last_modified == SystemTime::from(cv.last_modified()))
+        self.0.get(key).filter(|rendered| {
+            rendered.validators.last_modified == SystemTime::from(cv.last_modified())
+        })
     }
 }
 
@@ -103,10 +103,9 @@ impl Rendered {
         let mut response = Response::new(body.into());
         *response.headers_mut() = self.headers.clone();
         if let Some(encoding) = encoding {
-            response.headers_mut().insert(
-                header::CONTENT_ENCODING,
-                HeaderValue::from_static(encoding),
-            );
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
         }
         with_robots(response, cv)
     }
