@@ -34,8 +34,9 @@ until grep -q '^== E:' "$OUT/citus.log" 2>/dev/null; do
   kill -0 "$RUN" 2>/dev/null || { wait "$RUN"; exit 1; }
   sleep 0.5
 done
-# Into the run, so the move happens under load rather than at its edges.
-sleep 5
+# Past E's 10 s warm-up and into the measured run, so the move happens under load rather than at
+# its edges.
+sleep 15
 START=$(date +%s.%N)
 tests/citus/cluster.sh add-worker txtcv_bench
 psql -qAt "$BENCH_URL" -c "select citus_rebalance_start(shard_transfer_mode => 'force_logical')" \
@@ -43,7 +44,7 @@ psql -qAt "$BENCH_URL" -c "select citus_rebalance_start(shard_transfer_mode => '
 psql -qAt "$BENCH_URL" -c 'select citus_rebalance_wait()' >/dev/null
 END=$(date +%s.%N)
 {
-  awk -v s="$START" -v e="$END" 'BEGIN { printf "rebalance: %.1f s, begun 5 s into E\n", e - s }'
+  awk -v s="$START" -v e="$END" 'BEGIN { printf "rebalance: %.1f s, begun 5 s into E (after its warm-up)\n", e - s }'
   echo 'shards per node after (port: count):'
   psql -qAt -F': ' "$BENCH_URL" -c 'select nodeport, count(*) from citus_shards
                                       group by nodeport order by nodeport'
@@ -56,7 +57,8 @@ LOAD_AFTER=$(load)
 {
   echo '| run | PostgreSQL | Citus |'
   echo '|---|---|---|'
-  paste -d '\t' <(tail -n +3 "$OUT/plain/summary.md") <(tail -n +3 "$OUT/citus/summary.md") |
+  rows() { grep '^| ' "$1" | tail -n +3; }
+  paste -d '\t' <(rows "$OUT/plain/summary.md") <(rows "$OUT/citus/summary.md") |
     awk -F'\t' '{
       split($1, p, "|"); split($2, c, "|")
       name = p[2] == c[2] ? p[2] : p[2] "/" c[2]

@@ -87,7 +87,7 @@ pub fn router(state: AppState) -> Router {
         Duration::from_secs(state.settings.server.request_timeout_secs),
     );
     let sites = Sites {
-        app: with_app_layers(app_router(state.clone()), &state).layer(timeout.clone()),
+        app: with_app_layers(app_router(state.clone()), &state).layer(timeout),
         cv: cv_router(state.clone()).layer(timeout),
         base_domain: state.settings.server.base_domain.as_str().into(),
     };
