@@ -245,8 +245,9 @@ async fn resume_pdf(
     let key = RenderKey::new(cv, Format::Pdf { theme, paper });
     let links = visit.links(&state);
     let username = &visit.host.label;
-    let stored_name = key.stored_name();
     let mut response = respond_with(&state, cv, key, &headers, async || {
+        // Its name in the database, needed only when memory holds no copy.
+        let stored_name = RenderKey::new(cv, Format::Pdf { theme, paper }).stored_name();
         stored_or_printed(&state, cv, &stored_name, (theme, paper), |resume, css| {
             CvPage::new(resume, theme, username, &visit.address, &links)
                 .for_print(username, css)
